@@ -1,0 +1,50 @@
+"""The registry of generator tasks (timm-style: every task is built the same way by name).
+
+A task turns parameters and per-sample seeds into arrays; the engine, the shard writer,
+``verify``, ``audit``, ``export`` and ``preview`` work on any registered task.
+"""
+import importlib
+
+# task name -> module defining TASK (imported lazily so one task's import cost or optional
+# dependencies never slow another's command).
+_MODULES = {
+    "mazes": "generators.mazes_task",
+}
+
+
+class Task:
+    """Base of a task. Subclasses set ``name`` and ``version`` and implement the rest."""
+
+    name = ""
+    version = ""
+
+    def variant(self, params):
+        """Short folder name of the difficulty variant (e.g. '9' for a 9x9 maze)."""
+        raise NotImplementedError
+
+    def generate(self, params, split, seeds, indices, plan):
+        """Arrays for the samples at ``indices`` with ``seeds`` (name -> array [n, ...])."""
+        raise NotImplementedError
+
+    def canonical_keys(self, arrays):
+        """One bytes key per sample naming its content, for duplicate audits."""
+        images = arrays["images"]
+        return [images[i].tobytes() for i in range(images.shape[0])]
+
+    def audit_extra(self, datasets):
+        """Task-specific audit figures (dict), given [(root, manifest, ShardSet)]."""
+        return {}
+
+
+def names():
+    return sorted(_MODULES)
+
+
+def get(name):
+    if name not in _MODULES:
+        raise KeyError(f"unknown task {name!r}; known: {', '.join(names())}")
+    return importlib.import_module(_MODULES[name]).TASK
+
+
+def register(name, module):
+    _MODULES[name] = module
