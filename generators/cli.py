@@ -218,5 +218,21 @@ def preview_command(root, count, out):
     click.echo(str(out))
 
 
+# Commands of other tasks live in their own modules, each exposing ``COMMANDS``.
+COMMAND_MODULES = ("generators.pathfinder_cli", "generators.clutter_cli", "generators.sources_cli")
+
+
+def _add_task_commands():
+    import importlib
+    import importlib.util
+
+    for module in COMMAND_MODULES:
+        if importlib.util.find_spec(module) is not None:
+            for command in importlib.import_module(module).COMMANDS:
+                main.add_command(command)
+
+
+_add_task_commands()
+
 if __name__ == "__main__":
     main()

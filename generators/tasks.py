@@ -4,11 +4,14 @@ A task turns parameters and per-sample seeds into arrays; the engine, the shard 
 ``verify``, ``audit``, ``export`` and ``preview`` work on any registered task.
 """
 import importlib
+import importlib.util
 
 # task name -> module defining TASK (imported lazily so one task's import cost or optional
 # dependencies never slow another's command).
 _MODULES = {
     "mazes": "generators.mazes_task",
+    "pathfinder": "generators.pathfinder_task",
+    "clutter": "generators.clutter_task",
 }
 
 
@@ -37,11 +40,11 @@ class Task:
 
 
 def names():
-    return sorted(_MODULES)
+    return sorted(name for name, module in _MODULES.items() if importlib.util.find_spec(module) is not None)
 
 
 def get(name):
-    if name not in _MODULES:
+    if name not in names():
         raise KeyError(f"unknown task {name!r}; known: {', '.join(names())}")
     return importlib.import_module(_MODULES[name]).TASK
 
