@@ -1,0 +1,90 @@
+import numpy as np
+import pytest
+import torch
+
+from benchmark import data, suite
+from benchmark.errors import HarnessError
+from generators import manifest as mf
+from generators.dataset import open_dataset
+
+
+@pytest.fixture(scope="module")
+def maze_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("suite")
+    return suite.ensure(suite.data_spec("mazes", "quick", 9, "test"), root), root
+
+
+def test_suite_entry_names_one_dataset(maze_root):
+    folder, root = maze_root
+    spec = suite.data_spec("mazes", "quick", 9, "test")
+    m = mf.load(folder)
+    assert (m["task"], m["params"]["size"], m["split"], m["count"], m["seed"]) == ("mazes", 9, "test", 200, suite.TASKS["mazes"].seed)
+    assert suite.manifest_hash(spec, root) == mf.manifest_sha256(folder)
+    before = (folder / "shard-00000.h5").stat().st_mtime_ns
+    suite.ensure(spec, root)                          # already there: nothing regenerated
+    assert (folder / "shard-00000.h5").stat().st_mtime_ns == before
+
+
+def test_suite_rejects_unknown_sets():
+    with pytest.raises(HarnessError, match="allowed: 9, 11, 13"):
+        suite.data_spec("mazes", "quick", 10, "train")
+    with pytest.raises(HarnessError, match="unknown task 'nope'"):
+        suite.get("nope")
+    with pytest.raises(HarnessError, match="allowed: standard, quick"):
+        suite.data_spec("mazes", "tiny", 9, "test")
+
+
+def test_dataset_matches_shards(maze_root):
+    folder, _ = maze_root
+    ds = data.ShardDataset(folder)
+    raw = open_dataset(folder).shards.sample(7)
+    x, y = ds[7]
+    assert x.dtype == torch.float32 and x.shape == (3, 24, 24)
+    assert torch.equal(x, torch.from_numpy(raw["images"]).float() / 255)
+    assert y.dtype == torch.int64 and torch.equal(y, torch.from_numpy(raw["masks"]).long())
+    assert len(ds) == 200
+
+
+def test_dataloader_with_workers_equals_single_process(maze_root):
+    folder, _ = maze_root
+    ds = data.ShardDataset(folder, transform=data.Compose(data.RandomFlip(vertical=True), data.RandomRot90()), seed=3)
+    single = [b for b in data.loader(ds, 32)]
+    multi = [b for b in data.loader(ds, 32, num_workers=2)]
+    for (xa, ya), (xb, yb) in zip(single, multi):
+        assert torch.equal(xa, xb) and torch.equal(ya, yb)
+
+
+def test_transforms_move_mask_with_image(maze_root):
+    folder, _ = maze_root
+    plain = data.ShardDataset(folder)
+    aug = data.ShardDataset(folder, transform=data.Compose(data.RandomFlip(vertical=True), data.RandomRot90()), seed=1)
+    changed = 0
+    for i in range(20):
+        x0, y0 = plain[i]
+        x1, y1 = aug[i]
+        # the same dihedral transform of (image, mask): find it among the 8 and check the mask
+        found = False
+        for k in range(4):
+            for flip in (False, True):
+                xt, yt = torch.rot90(x0, k, (-2, -1)), torch.rot90(y0, k, (-2, -1))
+                if flip:
+                    xt, yt = xt.flip(-1), yt.flip(-1)
+                if torch.equal(xt, x1):
+                    found |= torch.equal(yt, y1)
+        assert found
+        changed += not torch.equal(x0, x1)
+    assert changed > 5
+
+
+def test_resize_keeps_mask_binary():
+    x = torch.rand(3, 24, 24)
+    y = (torch.rand(24, 24) > 0.5).long()
+    x2, y2 = data.Resize((48, 48))(x, y, np.random.default_rng(0))
+    assert x2.shape == (3, 48, 48) and y2.shape == (48, 48)
+    assert set(y2.unique().tolist()) <= {0, 1}
+    assert torch.equal(y2[::2, ::2], y)               # nearest: every 2x2 block copies its pixel
+
+
+def test_missing_folder_is_one_line(tmp_path):
+    with pytest.raises(HarnessError, match="no manifest.json"):
+        data.ShardDataset(tmp_path)
