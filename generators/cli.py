@@ -27,8 +27,8 @@ def generation_options(f):
         click.option("--split", default="train", show_default=True,
                      help=f"One of {', '.join(engine.SPLITS)}; splits never share a seed stream."),
         click.option("--seed", default=0, show_default=True, type=int, help="Base seed (0..2**64-1)."),
-        click.option("--shard-size", default=engine.DEFAULT_SHARD_SIZE, show_default=True, type=int,
-                     help="Samples per shard file."),
+        click.option("--shard-size", default=None, type=int,
+                     help="Samples per shard file (default: up to 10,000, ~64 MB of raw images per shard)."),
         click.option("--workers", default=1, show_default=True, type=int, help="Worker processes."),
         click.option("--shard-range", default=None, help="Make only shards A..B-1 (e.g. 0:4), for job arrays."),
         click.option("--codec", default=DEFAULT_CODEC, show_default=True, type=click.Choice(sorted(CODECS)),
@@ -49,7 +49,7 @@ def check_common(count, split, seed, shard_size, workers):
         raise click.BadParameter(f"{split!r} is not a split; allowed: {', '.join(engine.SPLITS)}", param_hint="'--split'")
     if not 0 <= seed < 2 ** 64:
         raise click.BadParameter(f"{seed} is outside 0..2**64-1", param_hint="'--seed'")
-    if shard_size < 1:
+    if shard_size is not None and shard_size < 1:
         raise click.BadParameter(f"{shard_size} is not allowed; must be >= 1", param_hint="'--shard-size'")
     if workers < 1:
         raise click.BadParameter(f"{workers} is not allowed; must be >= 1", param_hint="'--workers'")
@@ -58,6 +58,7 @@ def check_common(count, split, seed, shard_size, workers):
 def run_generation(task_name, params, count, split, seed, shard_size, workers, shard_range, codec, out, quiet):
     """Validate everything, then generate; no file is touched before validation passes."""
     check_common(count, split, seed, shard_size, workers)
+    shard_size = shard_size or engine.default_shard_size(task_name, params)
     plan = engine.Plan(task_name=task_name, params=params, split=split, seed=seed, count=count,
                        shard_size=shard_size, codec=codec)
     out = out or engine.default_out(task_name, plan.variant, split)

@@ -20,7 +20,15 @@ from .shards import sha256_file, write_shard
 from .version import __version__
 
 SPLITS = ("train", "val", "test")
-DEFAULT_SHARD_SIZE = 10_000
+# Default shard: the largest of these sizes whose raw images and masks fit SHARD_BYTES, so
+# a worker holds at most ~64 MB per shard and small samples still get few, large files.
+SHARD_SIZES = (10_000, 5_000, 2_000, 1_000, 500, 200, 100, 50, 20, 10)
+SHARD_BYTES = 64 << 20
+
+
+def default_shard_size(task_name, params):
+    per_sample = tasks.get(task_name).sample_bytes(params)
+    return next((s for s in SHARD_SIZES if s * per_sample <= SHARD_BYTES), SHARD_SIZES[-1])
 
 
 @dataclass(frozen=True)
@@ -30,7 +38,7 @@ class Plan:
     split: str
     seed: int
     count: int
-    shard_size: int = DEFAULT_SHARD_SIZE
+    shard_size: int = SHARD_SIZES[0]
     codec: str = DEFAULT_CODEC
     out: Path = field(default=None)
 

@@ -18,6 +18,10 @@ class MazeTask(Task):
             disjoint = size >= mazes.MIN_DISJOINT_SIZE
         return {"size": int(size), "disjoint_splits": bool(disjoint)}
 
+    def sample_bytes(self, params):
+        side = mazes.image_side(params["size"])
+        return 4 * side * side
+
     def generate(self, params, split, seeds, indices, plan):
         size = params["size"]
         n = len(seeds)

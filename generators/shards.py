@@ -99,18 +99,18 @@ class ShardSet:
         self.firsts = np.array([s["first_index"] for s in self.shards], dtype=np.int64)
         self.counts = np.array([s["count"] for s in self.shards], dtype=np.int64)
         self.cache_bytes = cache_bytes
-        self._files = {}
+        self._files, self._datasets, self._names = {}, {}, None
         self._pid = None
         self._cache = OrderedDict()
         self._cached = 0
-        self._chunks = {}
 
     def __len__(self):
         return int(self.counts.sum())
 
     def _file(self, k):
         if self._pid != os.getpid():
-            self._files, self._cache, self._cached, self._pid = {}, OrderedDict(), 0, os.getpid()
+            self._files, self._datasets, self._names = {}, {}, None
+            self._cache, self._cached, self._pid = OrderedDict(), 0, os.getpid()
         f = self._files.get(k)
         if f is None:
             f = self._files[k] = open_shard(self.root / self.shards[k]["file"])
@@ -123,20 +123,29 @@ class ShardSet:
         return k, int(index - self.firsts[k])
 
     def names(self):
-        f = self._file(0)
-        names = []
-        f.visititems(lambda name, obj: names.append(name) if isinstance(obj, h5py.Dataset) else None)
-        return sorted(names)
+        if self._pid != os.getpid() or self._names is None:
+            f = self._file(0)
+            names = []
+            f.visititems(lambda name, obj: names.append(name) if isinstance(obj, h5py.Dataset) else None)
+            self._names = sorted(names)
+        return self._names
 
     def sample(self, index, names=None):
         k, local = self.locate(index)
         return {name: self._read(k, name, local) for name in (names or self.names())}
 
+    def _dataset(self, k, name):
+        """(h5py dataset, samples per chunk), looked up once: h5py lookups cost ~10 us."""
+        entry = self._datasets.get((k, name))
+        if entry is None:
+            ds = self._file(k)[name]
+            entry = self._datasets[(k, name)] = (ds, ds.chunks[0] if ds.chunks else ds.shape[0])
+        return entry
+
     def _read(self, k, name, local):
-        f = self._file(k)
         try:
-            ds = f[name]
-            rows = ds.chunks[0] if ds.chunks else ds.shape[0]
+            self._file(k)
+            ds, rows = self._dataset(k, name)
             c = local // rows
             key = (k, name, c)
             block = self._cache.get(key)
@@ -159,4 +168,4 @@ class ShardSet:
     def close(self):
         for f in self._files.values():
             f.close()
-        self._files = {}
+        self._files, self._datasets = {}, {}

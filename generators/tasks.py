@@ -6,6 +6,8 @@ A task turns parameters and per-sample seeds into arrays; the engine, the shard 
 import importlib
 import importlib.util
 
+import numpy as np
+
 # task name -> module defining TASK (imported lazily so one task's import cost or optional
 # dependencies never slow another's command).
 _MODULES = {
@@ -13,6 +15,10 @@ _MODULES = {
     "pathfinder": "generators.pathfinder_task",
     "clutter": "generators.clutter_task",
 }
+
+
+_ONE_SEED = np.array([1], dtype=np.uint64)
+_ONE_INDEX = np.array([0], dtype=np.int64)
 
 
 class Task:
@@ -28,6 +34,11 @@ class Task:
     def generate(self, params, split, seeds, indices, plan):
         """Arrays for the samples at ``indices`` with ``seeds`` (name -> array [n, ...])."""
         raise NotImplementedError
+
+    def sample_bytes(self, params):
+        """Uncompressed bytes of one sample's images and masks (sizes the default shard)."""
+        arrays = self.generate(params, "train", _ONE_SEED, _ONE_INDEX, None)
+        return sum(arrays[k][0].nbytes for k in ("images", "masks") if k in arrays)
 
     def canonical_keys(self, arrays):
         """One bytes key per sample naming its content, for duplicate audits."""
