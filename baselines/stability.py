@@ -1,0 +1,70 @@
+"""Stability of a recurrent model's dynamics, per image.
+
+- ``state_distance``: ||h_N - h_T|| between the state at the trained step N and a much
+  later step T (the C-RBP paper: BPTT states drift, C-RBP states stay put).
+- ``jacobian_norm``: power-iteration estimate of the spectral norm of dF/dh at the final
+  state, one value per image (an estimate of the local contraction factor).
+Both work for any model with ``encode``/``init_state``/``step``.
+"""
+import torch
+
+from .crbp import _as_tuple, _like
+
+
+def _flat(state):
+    return torch.cat([p.flatten(1).float() for p in _as_tuple(state)], dim=1)
+
+
+@torch.no_grad()
+def state_distance(model, x, n, t):
+    """Per-image L2 distance between the state after ``n`` steps and after ``t`` >= n steps."""
+    if not 1 <= n <= t:
+        raise ValueError(f"need 1 <= n <= t, got n={n}, t={t}")
+    at_n = None
+    for i, (_, state) in enumerate(model.states(x, t), start=1):
+        if i == n:
+            at_n = _flat(state)
+    return (_flat(state) - at_n).norm(dim=1)
+
+
+def final_state(model, x, steps):
+    with torch.no_grad():
+        for drive, state in model.states(x, steps):
+            pass
+    return drive, state
+
+
+def jacobian_norm(model, x, steps, iters=20, seed=0):
+    """Per-image estimate of ||J||_2, J = d step(h) / d h at the state after ``steps`` steps.
+
+    Power iteration on J^T J: v <- J^T (J v), with J v obtained as the gradient of
+    (J^T u . v) with respect to u (double back-propagation), so only reverse mode is needed.
+    The model should be in eval mode (batch statistics couple the images otherwise).
+    """
+    drive, state = final_state(model, x, steps)
+    h = _like(state, tuple(p.detach().requires_grad_(True) for p in _as_tuple(state)))
+    with torch.enable_grad():
+        out = _as_tuple(model.step(drive, h, steps - 1))   # the last step's map, at the final state
+        ins = _as_tuple(h)
+        gen = torch.Generator(device="cpu").manual_seed(seed)
+        v = tuple(torch.randn(p.shape, generator=gen).to(p) for p in ins)
+        v = _normalise(v)
+        u = tuple(torch.zeros_like(o, requires_grad=True) for o in out)
+        # g(u) = J^T u is linear in u; d(g(u) . v)/du = J v.
+        jt_u = torch.autograd.grad(out, ins, u, create_graph=True)
+        sigma = None
+        for _ in range(iters):
+            jv = torch.autograd.grad(jt_u, u, v, retain_graph=True)
+            jtjv = torch.autograd.grad(out, ins, jv, retain_graph=True)
+            sigma = _per_image_norm(jv)
+            v = _normalise(jtjv)
+    return sigma.detach()
+
+
+def _per_image_norm(parts):
+    return torch.sqrt(sum((p.float() ** 2).flatten(1).sum(1) for p in parts))
+
+
+def _normalise(parts):
+    n = _per_image_norm(parts).clamp_min(1e-30)
+    return tuple(p / n.view(-1, *([1] * (p.dim() - 1))).to(p) for p in parts)
