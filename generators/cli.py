@@ -78,7 +78,8 @@ def run_generation(task_name, params, count, split, seed, shard_size, workers, s
         manifest = engine.run(plan, workers=workers, shard_range=rng, progress=bar.update if bar else None)
     state = "complete" if manifest["complete"] else \
         f"incomplete ({len(manifest['shards'])}/{plan.n_shards} shards; run the other shard ranges)"
-    click.echo(f"{out}: {manifest['count']} samples, {state}", err=quiet is False and sys.stderr.isatty())
+    if not quiet:
+        click.echo(f"{out}: {manifest['count']} samples, {state}")
 
 
 class _progress:
