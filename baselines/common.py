@@ -11,12 +11,14 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
+from benchmark import taskinfo
+
 from .gabor import gabor_bank
 
 
 class RecurrentModel(nn.Module):
     recurrent = True
-    default_steps = 1
+    train_steps = 1
 
     def encode(self, x):
         raise NotImplementedError
@@ -40,19 +42,19 @@ class RecurrentModel(nn.Module):
             yield drive, state
 
     def iterate(self, x, steps=None):
-        for _, state in self.states(x, steps or self.default_steps):
+        for _, state in self.states(x, steps or self.train_steps):
             yield self.readout(state, x)
 
     def forward(self, x, steps=None):
         state = None
-        for _, state in self.states(x, steps or self.default_steps):
+        for _, state in self.states(x, steps or self.train_steps):
             pass
         return self.readout(state, x)
 
 
 class FeedforwardModel(nn.Module):
     recurrent = False
-    default_steps = 1
+    train_steps = 1
 
     def iterate(self, x, steps=None):
         yield self.forward(x)
@@ -169,13 +171,28 @@ def head_for(task, width, maze_norm=True, prior=None):
 
 
 def settings(defaults, task, overrides, family):
-    """The family's defaults for ``task``, updated by ``task.extras[family]`` then ``overrides``."""
+    """The family's defaults for ``task``, updated by ``task.extras[family]`` then ``overrides``.
+
+    Steps: an explicit ``steps`` setting wins; else a ``task.train_steps`` that differs from
+    the TaskInfo default was declared by the caller (a training run, ``--train-steps``)
+    and wins; else the family's own recipe value for the task.
+    """
     table = defaults.get(task.name, defaults["default"])
     extra = task.extras.get(family, {}) if isinstance(task.extras, dict) else {}
     unknown = (set(overrides) | set(extra)) - set(table)
     if unknown:
         raise ValueError(f"{family}: unknown setting(s) {sorted(unknown)}; allowed: {sorted(table)}")
-    return {**table, **extra, **overrides}
+    cfg = {**table, **extra, **overrides}
+    if "steps" in table and "steps" not in extra and "steps" not in overrides:
+        cfg["steps"] = steps_for(task, table["steps"])
+    return cfg
+
+
+def steps_for(task, recipe_steps):
+    """``task.train_steps`` when declared (not the TaskInfo default), else ``recipe_steps``."""
+    builder = taskinfo.BUILDERS.get(task.name)
+    default = builder().train_steps if builder else None
+    return recipe_steps if task.train_steps == default else int(task.train_steps)
 
 
 def count_parameters(model, trainable_only=True):

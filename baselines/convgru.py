@@ -14,7 +14,7 @@ DEFAULTS["clutter"] = dict(DEFAULTS["default"], steps=4)
 class ConvGRU(RecurrentModel):
     def __init__(self, task, width, kernel, steps, stem, act="tanh"):
         super().__init__()
-        self.default_steps = steps
+        self.train_steps = steps
         self.act = torch.tanh if act == "tanh" else torch.relu
         self.stem = ConvStem(task.in_channels, width) if stem == "conv" else GaborStem(task.in_channels, width)
         self.gates = conv(2 * width, 2 * width, kernel)

@@ -26,7 +26,7 @@ class FeedbackRNN(RecurrentModel):
         if mode not in MODES:
             raise ValueError(f"mode {mode!r}: allowed {MODES}")
         c1, c2 = channels
-        self.mode, self.pool, self.default_steps, self.fc_width = mode, pool, steps, fc
+        self.mode, self.pool, self.train_steps, self.fc_width = mode, pool, steps, fc
         self.sizes = [(task.height, task.width), (task.height, task.width)]
         self.sizes.append((task.height // pool, task.width // pool))
         self.top = (self.sizes[2][0] // pool, self.sizes[2][1] // pool)
@@ -52,7 +52,7 @@ class FeedbackRNN(RecurrentModel):
     def init_state(self, drive, x):
         b = x.shape[0]
         zeros = [x.new_zeros(b, self.chans[i], *self.sizes[i]) for i in (1, 2)]
-        return (*zeros, x.new_zeros(b, self.fc_width), x.new_zeros(b, self.default_steps, self.fc_width))
+        return (*zeros, x.new_zeros(b, self.fc_width), x.new_zeros(b, self.train_steps, self.fc_width))
 
     def _topdown(self, prev, d):
         """Summed top-down input to layer d from the previous step's higher layers."""
@@ -97,7 +97,7 @@ class FeedbackRNN(RecurrentModel):
         replacing that layer's feedback at that 0-based step."""
         state = self.init_state(x, x)
         out = []
-        for t in range(steps or self.default_steps):
+        for t in range(steps or self.train_steps):
             record = {}
             state = self.step(x, state, t, inject=inject, record=record)
             record["logits"] = self.readout(state, x)

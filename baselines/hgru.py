@@ -66,7 +66,7 @@ class HGRUCell(nn.Module):
 class HGRU(RecurrentModel):
     def __init__(self, task, width, kernel, stem_kernel, steps, act, symmetric, per_step_norm=False):
         super().__init__()
-        self.default_steps = steps
+        self.train_steps = steps
         self.act = ACTS[act]
         self.per_step_norm = per_step_norm
         if task.name == "mazes":

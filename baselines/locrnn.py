@@ -19,7 +19,7 @@ class LocRNN(RecurrentModel):
     def __init__(self, task, width, k_long, k_short, k_input, steps, stem, embed_init):
         super().__init__()
         h = self.width = width
-        self.default_steps = steps
+        self.train_steps = steps
         self.stem = ConvStem(task.in_channels, h) if stem == "conv" else GaborStem(task.in_channels, h)
         # Input terms do not change across steps: computed once in encode().
         self.u_lx, self.u_sx = nn.Conv2d(h, h, 1), nn.Conv2d(h, h, 1)

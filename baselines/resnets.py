@@ -37,7 +37,7 @@ class RecurrentResNet(RecurrentModel):
 
     def __init__(self, task, width, steps, recall):
         super().__init__()
-        self.default_steps, self.recall = steps, recall
+        self.train_steps, self.recall = steps, recall
         self.stem = nn.Sequential(conv(task.in_channels, width, 3, bias=False), nn.ReLU())
         self.project = conv(width + task.in_channels, width, 3, bias=False) if recall else None
         self.block = block(width)

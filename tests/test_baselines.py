@@ -50,7 +50,7 @@ def test_shapes_and_iterate_equals_forward(name, task_name):
             assert out.shape == task.output_shape(2)
             assert [o.shape for o in model.iterate(x, 3)] == [out.shape]
             return
-        steps = model.default_steps + 2          # more steps than trained
+        steps = model.train_steps + 2          # more steps than trained
         outs = list(model.iterate(x, steps))
         assert len(outs) == steps
         for t, o in enumerate(outs, start=1):
@@ -142,3 +142,15 @@ def test_parameter_counts_match_the_published_scale():
     # DT-R width 128: recall conv 131->128 + four 128x128 3x3 convs = 740,736 of the total.
     assert 740_736 < counts[("dt-recall", "mazes")] < 800_000
     assert 500_000 < counts[("resnet20", "mazes")] < 650_000
+
+
+def test_steps_follow_the_recipe_unless_declared():
+    import dataclasses
+    task = ti.mazes(9)                                  # TaskInfo default: 30 steps
+    assert baselines.get("locrnn")(task, width=4).train_steps == 15      # LocRNN recipe
+    assert baselines.get("dt-recall")(task, width=4).train_steps == 30
+    declared = dataclasses.replace(task, train_steps=20)
+    assert baselines.get("locrnn")(declared, width=4).train_steps == 20
+    assert baselines.get("locrnn")(declared, width=4, steps=7).train_steps == 7
+    assert len(baselines.get("hgru2018")(declared, width=4, kernel=3).step_norms) == 40
+    assert baselines.get("resnet20")(task, width=4).recurrent is False
