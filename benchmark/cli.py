@@ -1,0 +1,316 @@
+"""The ``bench`` command: standard data, preflight, evaluate, submit, leaderboard."""
+import functools
+import importlib
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from .errors import HarnessError
+
+DATA_ROOT_HELP = "Root of the suite's data (env RVB_DATA_ROOT; default data/suite)."
+
+
+class InputError(click.ClickException):
+    """Bad input: one 'Error: ...' line, exit code 2."""
+
+    exit_code = 2
+
+
+def harness_errors(f):
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        try:
+            return f(*args, **kwargs)
+        except HarnessError as exc:
+            raise InputError(str(exc)) from None
+    return wrapper
+
+
+def _data_root(value):
+    from . import suite
+
+    return Path(value or os.environ.get("RVB_DATA_ROOT") or suite.DEFAULT_DATA_ROOT)
+
+
+def data_root_option(f):
+    return click.option("--data-root", type=click.Path(file_okay=False, path_type=Path), default=None,
+                        help=DATA_ROOT_HELP)(f)
+
+
+def _tasks():
+    from . import suite
+
+    return suite.task_names()
+
+
+class _Progress:
+    """click's progress bar on a terminal; nothing when quiet or not a TTY."""
+
+    def __init__(self, total, label, quiet):
+        self.bar = None
+        if not quiet and sys.stderr.isatty():
+            self.bar = click.progressbar(length=total, label=label, file=sys.stderr, show_pos=True)
+
+    def __enter__(self):
+        return self.bar.__enter__().update if self.bar else None
+
+    def __exit__(self, *exc):
+        if self.bar:
+            self.bar.__exit__(*exc)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="recurrent-vision-bench")
+def main():
+    """Benchmark recurrent vision models on the standard suite; keep a leaderboard."""
+
+
+# --- data -------------------------------------------------------------------------------
+
+@main.group("data")
+def data_group():
+    """The suite's standard datasets: list, prepare (generate what is missing), pin."""
+
+
+@data_group.command("prepare")
+@click.option("--task", required=True, help="Suite task (mazes, pathfinder, ...).")
+@click.option("--quick", is_flag=True, help="The quick sets (laptop and CI sized).")
+@click.option("--split", "splits", type=click.Choice(["train", "test", "all"]), default="all", show_default=True)
+@click.option("--difficulties", default=None, help="Only these difficulties (comma list).")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1), help="Generator processes.")
+@data_root_option
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@harness_errors
+def data_prepare(task, quick, splits, difficulties, workers, data_root, quiet):
+    """Generate every missing set of a task (resumable: complete shards are kept)."""
+    from . import suite
+    from .budgets import parse_difficulties
+
+    suite.get(task)
+    regime = "quick" if quick else "standard"
+    wanted = parse_difficulties(difficulties) if difficulties else None
+    chosen = ("train", "test") if splits == "all" else (splits,)
+    sets = suite.sets(task, regime, chosen, wanted)
+    if not sets:
+        raise HarnessError(f"no {regime} {task} set matches --split {splits} --difficulties {difficulties}")
+    root = _data_root(data_root)
+    for data in sets:
+        plan = data.plan(root)
+        if suite.is_ready(data, root):
+            click.echo(f"{plan.out}: ready")
+            continue
+        with _Progress(plan.count, data.key, quiet) as update:
+            suite.ensure(data, root, workers=workers, progress=update)
+        click.echo(f"{plan.out}: generated {plan.count} samples")
+
+
+@data_group.command("list")
+@click.option("--task", default=None, help="One task (default all).")
+@click.option("--quick", is_flag=True, help="The quick sets.")
+@data_root_option
+@harness_errors
+def data_list(task, quick, data_root):
+    """Every set of the suite: key, samples, folder and manifest sha256 if generated."""
+    from . import suite
+
+    root = _data_root(data_root)
+    regime = "quick" if quick else "standard"
+    for name in [task] if task else _tasks():
+        for data in suite.sets(name, regime):
+            digest = suite.manifest_hash(data, root)
+            click.echo(f"{data.key:28s} {data.plan(root).count:>8d}  {digest or 'not generated'}")
+
+
+@data_group.command("pin")
+@click.option("--task", required=True)
+@click.option("--quick", is_flag=True)
+@data_root_option
+@harness_errors
+def data_pin(task, quick, data_root):
+    """Record the local test sets' manifest sha256 as the suite's (maintainers only)."""
+    import json
+
+    from leaderboard.board import PINNED_MANIFESTS
+    from leaderboard.results import write_json_atomic
+
+    from . import suite
+
+    root = _data_root(data_root)
+    regime = "quick" if quick else "standard"
+    pinned = json.loads(PINNED_MANIFESTS.read_text()) if PINNED_MANIFESTS.is_file() else \
+        {"suite_version": suite.SUITE_VERSION, "manifests": {}}
+    added = 0
+    for data in suite.sets(task, regime, splits=("test",)):
+        digest = suite.manifest_hash(data, root)
+        if digest:
+            pinned["manifests"][data.key] = digest
+            added += 1
+    if not added:
+        raise HarnessError(f"no generated {regime} {task} test set under {root}; run bench data prepare first")
+    write_json_atomic(PINNED_MANIFESTS, pinned)
+    click.echo(f"{PINNED_MANIFESTS}: {added} {regime} {task} test manifests pinned")
+
+
+# --- preflight and evaluate ---------------------------------------------------------------
+
+def _task_info(task, train_difficulty, train_steps):
+    import dataclasses
+
+    from . import suite
+
+    spec = suite.get(task)
+    d = train_difficulty if train_difficulty is not None else spec.default_train
+    if d not in spec.train_difficulties:
+        raise HarnessError(f"train difficulty {d} is not a {task} training set; allowed: "
+                           f"{', '.join(map(str, spec.train_difficulties))}")
+    info = spec.info(d)
+    return dataclasses.replace(info, train_steps=train_steps) if train_steps else info
+
+
+def _model_argument(f):
+    return click.argument("model")(f)
+
+
+@main.command("preflight")
+@_model_argument
+@click.option("--task", required=True, help="Suite task.")
+@click.option("--train-difficulty", type=int, default=None, help="Training difficulty (default: the recipe's).")
+@click.option("--train-steps", type=click.IntRange(min=1), default=None, help="Steps the model was trained with.")
+@click.option("--weights", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="State dict to load (weights_only=True).")
+@harness_errors
+def preflight_command(model, task, train_difficulty, train_steps, weights):
+    """Check the model contract in seconds: MODEL is a .py file or baselines:NAME.
+
+    One line per rule; exit code 1 if any rule fails.
+    """
+    from .preflight import preflight
+
+    info = _task_info(task, train_difficulty, train_steps)
+    checks = preflight(model, info, weights=weights)
+    for check in checks:
+        click.echo(check.line())
+    if not all(c.ok for c in checks):
+        sys.exit(1)
+
+
+@main.command("evaluate")
+@_model_argument
+@click.option("--task", required=True, help="Suite task.")
+@click.option("--quick", is_flag=True, help="Evaluate on the quick sets (laptop/CI); default the standard sets.")
+@click.option("--train-difficulty", type=int, default=None, help="Difficulty the model was trained on.")
+@click.option("--train-steps", type=click.IntRange(min=1), default=None,
+              help="Steps the model was trained with (default: model.train_steps or the recipe's).")
+@click.option("--difficulties", default=None, help="Test difficulties, comma list (default: the suite's).")
+@click.option("--steps", default=None, help="Budgets: A:B, A:B:STEP or a comma list (default 1:4T).")
+@click.option("--budget-rule", default="scale", show_default=True,
+              help="Label-free budget declared before evaluation: fixed:T, scale, table:D=T,..., confidence.")
+@click.option("--weights", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="State dict to load (weights_only=True).")
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:1, ...")
+@click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Default: automatic.")
+@click.option("--amp/--no-amp", default=None, help="bfloat16 autocast (default: on for CUDA).")
+@click.option("--channels-last/--no-channels-last", default=None, help="Default: on for CUDA.")
+@click.option("--recipe", type=click.Choice(["standard", "free"]), default="free", show_default=True,
+              help="'standard': trained with the suite's recipe and budget.")
+@click.option("--name", default=None, help="Model name on the board (default: file stem).")
+@click.option("--num-workers", type=click.IntRange(min=0), default=0, show_default=True, help="DataLoader workers.")
+@click.option("--n-boot", type=click.IntRange(min=10), default=1000, show_default=True, help="Bootstrap resamples.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Results JSON (default results/<name>-<task>-<sets>.json); plot and per-sample file beside it.")
+@data_root_option
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@harness_errors
+def evaluate_command(model, task, quick, train_difficulty, train_steps, difficulties, steps, budget_rule, weights,
+                     device, batch_size, amp, channels_last, recipe, name, num_workers, n_boot, out, data_root, quiet):
+    """Score MODEL (a .py file or baselines:NAME) over difficulty x step budget."""
+    from . import budgets, suite
+    from .evaluate import EvalConfig, evaluate, resolve
+    from .outputs import write_all
+
+    config = EvalConfig(
+        model=model, task=task, sets="quick" if quick else "standard", train_difficulty=train_difficulty,
+        train_steps=train_steps, difficulties=budgets.parse_difficulties(difficulties) if difficulties else None,
+        steps=budgets.parse_steps(steps) if steps else None, weights=weights, device=device,
+        batch_size=batch_size, data_root=_data_root(data_root), budget_rule=budget_rule, amp=amp,
+        channels_last=channels_last, recipe="standard recipe" if recipe == "standard" else "free", name=name,
+        num_workers=num_workers, n_boot=n_boot)
+    if out is not None and out.suffix != ".json":
+        raise HarnessError(f"--out {out} does not end in .json")
+    resolved, spec, _, _ = resolve(config)
+    total = sum(spec.count(config.sets, "test", d) for d in resolved.difficulties)
+    with _Progress(total, f"{task} {config.sets}", quiet) as update:
+        config.progress = update
+        results, samples = evaluate(config)
+    stem = name or results["model"]["name"]
+    out = out or Path("results") / f"{stem}-{task}-{config.sets}.json"
+    paths = write_all(results, samples, out)
+    d = results["derived"]
+    if d["in_distribution"]:
+        i = d["in_distribution"]
+        click.echo(f"in-distribution (difficulty {i['difficulty']}, {i['steps']} steps): {100 * i['score']:.1f}% "
+                   f"[{100 * i['ci'][0]:.1f}, {100 * i['ci'][1]:.1f}]")
+    for lf, best in zip(d["label_free"]["per_difficulty"], d["oracle"]["per_difficulty"]):
+        click.echo(f"difficulty {lf['difficulty']:>3}: label-free {100 * lf['score']:5.1f}% at "
+                   f"{lf['steps'] if lf['steps'] else lf['mean_steps']} steps; oracle {100 * best['score']:5.1f}% "
+                   f"at {best['steps']}")
+    for p in paths:
+        click.echo(str(p))
+
+
+# --- submit and leaderboard ---------------------------------------------------------------
+
+def _board_option(f):
+    return click.option("--board", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                        help="Leaderboard file (default: the public leaderboard/leaderboard.json).")(f)
+
+
+@main.command("submit")
+@click.argument("results", type=click.Path(path_type=Path))
+@_board_option
+@data_root_option
+@harness_errors
+def submit_command(results, board, data_root):
+    """Validate RESULTS, check its data hashes against the suite, merge into the board."""
+    from leaderboard.board import PUBLIC_BOARD, submit
+
+    board = board or PUBLIC_BOARD
+    entry = submit(results, board, _data_root(data_root))
+    click.echo(f"{board}: added {entry['name']} ({entry['task']}, {entry['sets']} sets, {entry['recipe']}) "
+               f"as entry {entry['id']}")
+
+
+@main.command("leaderboard")
+@_board_option
+@click.option("--html", "html_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Also write a static HTML page with the plots into this folder.")
+@harness_errors
+def leaderboard_command(board, html_dir):
+    """Print one table per task; optionally write the HTML page."""
+    from leaderboard.board import PUBLIC_BOARD, load_board
+    from leaderboard.render import text, write_html
+
+    board_data = load_board(board or PUBLIC_BOARD)
+    click.echo(text(board_data), nl=False)
+    if html_dir:
+        click.echo(str(write_html(board_data, html_dir)))
+
+
+# Commands of other parts (training: benchmark.train_cli) live in their own modules.
+COMMAND_MODULES = ("benchmark.train_cli",)
+
+
+def _add_commands():
+    for module in COMMAND_MODULES:
+        if importlib.util.find_spec(module) is not None:
+            for command in importlib.import_module(module).COMMANDS:
+                main.add_command(command)
+
+
+_add_commands()
+
+if __name__ == "__main__":
+    main()

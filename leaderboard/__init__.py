@@ -1,0 +1,1 @@
+"""The results schema, the leaderboard file, its validation, merge, ranking and rendering."""

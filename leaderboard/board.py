@@ -1,0 +1,151 @@
+"""The leaderboard file: submit (validate, check data, reject duplicates, merge) and rank.
+
+A board is a JSON file (the public ``leaderboard/leaderboard.json`` or any private path)
+holding entries built from results files. Every write is atomic.
+"""
+import hashlib
+import json
+from pathlib import Path
+
+from benchmark import suite
+from benchmark.errors import HarnessError, ResultsError
+
+from . import results as rs
+
+BOARD_FORMAT = "recurrent-vision-bench/leaderboard"
+BOARD_FORMAT_VERSION = 1
+PUBLIC_BOARD = Path(__file__).with_name("leaderboard.json")
+PINNED_MANIFESTS = Path(__file__).with_name("suite_manifests.json")
+
+
+def empty_board():
+    return {"format": BOARD_FORMAT, "format_version": BOARD_FORMAT_VERSION, "entries": []}
+
+
+def load_board(path, create=False):
+    path = Path(path)
+    if not path.exists():
+        if create:
+            return empty_board()
+        raise ResultsError(f"{path}: no such leaderboard file")
+    try:
+        board = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ResultsError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(board, dict) or board.get("format") != BOARD_FORMAT or not isinstance(board.get("entries"), list):
+        raise ResultsError(f"{path}: not a leaderboard file (expected format {BOARD_FORMAT!r} with a list of entries)")
+    return board
+
+
+def canonical_sha256(obj):
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def entry_id(results):
+    """Same model code, weights, task, sets and training setting = the same entry."""
+    m = results["model"]
+    return canonical_sha256({"task": results["task"], "sets": results["suite"]["sets"], "model": m["sha256"],
+                             "weights": m["weights_sha256"], "train": m["train"]})[:16]
+
+
+def pinned_manifests():
+    if not PINNED_MANIFESTS.is_file():
+        return {}
+    return json.loads(PINNED_MANIFESTS.read_text()).get("manifests", {})
+
+
+def expected_manifest(key, data_root):
+    """The suite's manifest sha256 for a set key: pinned first, else the local standard data."""
+    pinned = pinned_manifests()
+    if key in pinned:
+        return pinned[key]
+    regime, task, difficulty, split = key.split("/")
+    return suite.manifest_hash(suite.DataSpec(task, regime, int(difficulty), split), data_root)
+
+
+def check_data(results, data_root=suite.DEFAULT_DATA_ROOT):
+    """Every cited dataset must be the suite's set, byte for byte (manifest sha256)."""
+    task, sets = results["task"], results["suite"]["sets"]
+    if results["suite"]["version"] != suite.SUITE_VERSION:
+        raise ResultsError(f"results cite suite version {results['suite']['version']}, this board takes "
+                           f"{suite.SUITE_VERSION}")
+    try:
+        spec = suite.get(task)
+    except HarnessError as exc:
+        raise ResultsError(str(exc)) from None
+    cited = {d["difficulty"] for d in results["datasets"]}
+    missing = [d for d in suite.default_test_difficulties(task, sets) if d not in cited]
+    if missing:
+        raise ResultsError(f"results must cover the {sets} {task} test difficulties "
+                           f"{', '.join(map(str, suite.default_test_difficulties(task, sets)))}; "
+                           f"missing {', '.join(map(str, missing))}")
+    for d in results["datasets"]:
+        key = f"{sets}/{task}/{d['difficulty']}/test"
+        if d["key"] != key or d["difficulty"] not in spec.test_difficulties:
+            raise ResultsError(f"dataset {d['key']!r} is not a test set of the {sets} {task} suite")
+        if d["count"] != spec.count(sets, "test", d["difficulty"]):
+            raise ResultsError(f"dataset {key} was evaluated on {d['count']} samples, the suite has "
+                               f"{spec.count(sets, 'test', d['difficulty'])}")
+        expected = expected_manifest(key, data_root)
+        if expected is None:
+            raise ResultsError(f"cannot check dataset {key}: no pinned manifest and no local copy under "
+                               f"{data_root}; run: bench data prepare --task {task}"
+                               f"{' --quick' if sets == 'quick' else ''}")
+        if d["manifest_sha256"] != expected:
+            raise ResultsError(f"dataset {key}: manifest sha256 {d['manifest_sha256'][:12]}... is not the suite's "
+                               f"({expected[:12]}...); the results were computed on other data")
+
+
+def make_entry(results):
+    m = results["model"]
+    derived = results["derived"]
+    return {
+        "id": entry_id(results),
+        "results_sha256": canonical_sha256(results),
+        "task": results["task"], "sets": results["suite"]["sets"], "suite_version": results["suite"]["version"],
+        "name": m["name"], "source": m["source"], "recipe": m["recipe"],
+        "model_sha256": m["sha256"], "weights_sha256": m["weights_sha256"],
+        "parameters": m["parameters"], "recurrent": m["recurrent"], "train": m["train"],
+        "in_distribution": derived["in_distribution"]["score"] if derived["in_distribution"] else None,
+        "label_free": {"rule": derived["label_free"]["rule"],
+                       "scores": {str(r["difficulty"]): r["score"] for r in derived["label_free"]["per_difficulty"]}},
+        "oracle": {str(r["difficulty"]): {"steps": r["steps"], "score": r["score"]}
+                   for r in derived["oracle"]["per_difficulty"]},
+        "grid": results["grid"],
+        "datasets": {str(d["difficulty"]): d["manifest_sha256"] for d in results["datasets"]},
+        "flops_per_step": results["compute"]["flops"]["per_step"],
+        "device": results["provenance"]["device"], "date": results["provenance"]["date"],
+    }
+
+
+def submit(results_path, board_path=PUBLIC_BOARD, data_root=suite.DEFAULT_DATA_ROOT):
+    """Validate, check data, reject duplicates, merge; return the new entry."""
+    results = rs.load(results_path)
+    board = load_board(board_path, create=Path(board_path) != PUBLIC_BOARD)
+    check_data(results, data_root)
+    entry = make_entry(results)
+    for other in board["entries"]:
+        if other["id"] == entry["id"] or other["results_sha256"] == entry["results_sha256"]:
+            raise ResultsError(f"{results_path}: duplicate of board entry {other['id']} ({other['name']}, "
+                               f"{other['date']}): same model code, weights, task, sets and training setting")
+    board["entries"].append(entry)
+    board["entries"].sort(key=lambda e: (e["task"], e["sets"], e["id"]))
+    rs.write_json_atomic(board_path, board)
+    return entry
+
+
+def rank_score(entry):
+    """Mean label-free score over the suite's default test difficulties for the entry's sets."""
+    ds = suite.default_test_difficulties(entry["task"], entry["sets"]) if entry["task"] in suite.TASKS else []
+    scores = [entry["label_free"]["scores"].get(str(d), 0.0) for d in ds] or list(entry["label_free"]["scores"].values())
+    return sum(scores) / len(scores)
+
+
+def tables(board):
+    """{(task, sets): [entries ranked best first]}."""
+    out = {}
+    for e in board["entries"]:
+        out.setdefault((e["task"], e["sets"]), []).append(e)
+    for key in out:
+        out[key].sort(key=lambda e: (-rank_score(e), e["date"]))
+    return dict(sorted(out.items()))

@@ -1,0 +1,78 @@
+"""Results files: JSON Schema validation plus the consistency checks a schema cannot say."""
+import json
+import os
+from functools import lru_cache
+from pathlib import Path
+
+import jsonschema
+
+from benchmark.errors import ResultsError
+
+SCHEMA_PATH = Path(__file__).with_name("results.schema.json")
+
+
+@lru_cache(maxsize=1)
+def schema():
+    return json.loads(SCHEMA_PATH.read_text())
+
+
+def _where(error):
+    path = "/".join(str(p) for p in error.absolute_path)
+    return path or "(top level)"
+
+
+def validate(results, origin="results"):
+    """Raise ResultsError naming the first problem; return ``results`` when valid."""
+    validator = jsonschema.Draft202012Validator(schema(), format_checker=jsonschema.FormatChecker())
+    errors = sorted(validator.iter_errors(results), key=lambda e: list(e.absolute_path))
+    if errors:
+        e = errors[0]
+        raise ResultsError(f"{origin}: fails the results schema at {_where(e)}: {e.message}")
+    grid = results["grid"]
+    n_steps = len(grid["steps"])
+    if grid["steps"] != sorted(set(grid["steps"])):
+        raise ResultsError(f"{origin}: grid/steps must be strictly increasing")
+    for row in grid["rows"]:
+        for key in ("mean", "ci_low", "ci_high"):
+            if len(row[key]) != n_steps:
+                raise ResultsError(f"{origin}: grid row of difficulty {row['difficulty']} has {len(row[key])} "
+                                   f"{key} values for {n_steps} steps")
+        if any(lo > m + 1e-9 or m > hi + 1e-9 for lo, m, hi in zip(row["ci_low"], row["mean"], row["ci_high"])):
+            raise ResultsError(f"{origin}: grid row of difficulty {row['difficulty']} has a mean outside its CI")
+    grid_d = sorted(row["difficulty"] for row in grid["rows"])
+    data_d = sorted(d["difficulty"] for d in results["datasets"])
+    if grid_d != data_d or len(set(grid_d)) != len(grid_d):
+        raise ResultsError(f"{origin}: grid difficulties {grid_d} do not match the datasets cited {data_d}")
+    return results
+
+
+def load(path):
+    path = Path(path)
+    if not path.is_file():
+        raise ResultsError(f"{path}: no such results file")
+    try:
+        results = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ResultsError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(results, dict):
+        raise ResultsError(f"{path}: a results file holds one JSON object")
+    return validate(results, origin=str(path))
+
+
+def write_json_atomic(path, obj):
+    """Write next to the target and rename, so a reader never sees half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write(results, path):
+    validate(results, origin=str(path))
+    write_json_atomic(path, results)
+    return Path(path)

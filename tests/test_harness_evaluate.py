@@ -1,0 +1,165 @@
+"""End to end on quick maze sets with tiny models written in tests/test_harness_models.py."""
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+sys.path.insert(0, str(Path(__file__).parent))
+import test_harness_models as models  # noqa: E402
+
+from benchmark import contract, metrics, suite  # noqa: E402
+from benchmark.cli import main  # noqa: E402
+from benchmark.evaluate import EvalConfig, evaluate  # noqa: E402
+from generators.dataset import open_dataset  # noqa: E402
+from leaderboard import results as rs  # noqa: E402
+
+QUICK = suite.default_test_difficulties("mazes", "quick")
+
+
+@pytest.fixture(scope="module")
+def data_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data")
+    for d in QUICK:
+        suite.ensure(suite.data_spec("mazes", "quick", d, "test"), root)
+    return root
+
+
+def folders(root, ds=(9, 11)):
+    return [str(suite.data_spec("mazes", "quick", d, "test").plan(root).out) for d in ds]
+
+
+def expected_solved_at(folder):
+    seeds = open_dataset(folder).shards
+    return np.array([1 + int(seeds.sample(i, ["meta/seed"])["meta/seed"]) % 4 for i in range(len(seeds))])
+
+
+def test_grid_is_complete_and_correct(tmp_path, data_root):
+    path = models.write(tmp_path, "oracle", models.ORACLE.format(roots=folders(data_root)))
+    res, samples = evaluate(EvalConfig(model=str(path), task="mazes", sets="quick", difficulties=[9, 11],
+                                       steps=list(range(1, 17)), train_steps=2, data_root=data_root,
+                                       budget_rule="fixed:2", n_boot=200))
+    rs.validate(res)
+    assert res["grid"]["steps"] == list(range(1, 17))
+    for row, folder in zip(res["grid"]["rows"], folders(data_root)):
+        solved_at = expected_solved_at(folder)
+        expected = [float(np.mean(solved_at <= t)) for t in range(1, 17)]
+        assert row["mean"] == pytest.approx(expected, abs=1e-6)
+        assert 0 < expected[0] < 1 and expected[3] == 1.0
+        assert np.array_equal(samples[row["difficulty"]][0], (solved_at[None, :] <= np.arange(1, 17)[:, None]))
+    d = res["derived"]
+    assert d["in_distribution"]["steps"] == 2 and d["in_distribution"]["difficulty"] == 9
+    assert d["in_distribution"]["score"] == pytest.approx(res["grid"]["rows"][0]["mean"][1])
+    for o in d["oracle"]["per_difficulty"]:
+        assert (o["steps"], o["score"]) == (4, 1.0)
+        assert o["at_2x"] == {"steps": 8, "score": 1.0, "drop": 0.0} and o["at_4x"]["steps"] == 16
+    assert [lf["steps"] for lf in d["label_free"]["per_difficulty"]] == [2, 2]
+    assert [m["manifest_sha256"] for m in res["datasets"]] == \
+        [suite.manifest_hash(suite.data_spec("mazes", "quick", x, "test"), data_root) for x in (9, 11)]
+
+
+def test_metric_by_hand_on_a_few_samples(tmp_path, data_root):
+    path = models.write(tmp_path, "rec", models.RECURRENT)
+    res, samples = evaluate(EvalConfig(model=str(path), task="mazes", sets="quick", difficulties=[9],
+                                       steps=[1, 3], data_root=data_root, n_boot=50))
+    model = contract.build(contract.load_source(path), suite.get("mazes").info()).eval()
+    ds = open_dataset(folders(data_root, (9,))[0]).shards
+    for i in (0, 5, 17):
+        s = ds.sample(i, ["images", "masks"])
+        x = torch.from_numpy(s["images"][None].astype(np.float32) / 255)
+        for k, t in enumerate([1, 3]):
+            with torch.no_grad():
+                pred = model(x, t).argmax(1)[0].numpy()
+            pred = pred * (s["images"].max(0) > 0)
+            assert samples[9][0][k, i] == float(np.array_equal(pred, s["masks"]))
+
+
+def test_single_pass_iterate_equals_per_budget_forward(tmp_path, data_root):
+    common = dict(task="mazes", sets="quick", difficulties=[9, 11], steps=[1, 2, 5, 8], data_root=data_root,
+                  n_boot=50, budget_rule="confidence")
+    a, sa = evaluate(EvalConfig(model=str(models.write(tmp_path, "it", models.RECURRENT)), **common))
+    b, sb = evaluate(EvalConfig(model=str(models.write(tmp_path, "fw", models.RECURRENT_NO_ITERATE)), **common))
+    assert a["model"]["iterate"] and not b["model"]["iterate"]
+    assert a["grid"] == b["grid"]
+    for d in (9, 11):
+        assert np.array_equal(sa[d][0], sb[d][0])
+        assert np.allclose(sa[d][1], sb[d][1], atol=1e-6)
+
+
+def test_feedforward_has_one_column(tmp_path, data_root):
+    res, _ = evaluate(EvalConfig(model=str(models.write(tmp_path, "ff", models.FEEDFORWARD)), task="mazes",
+                                 sets="quick", difficulties=[9], data_root=data_root, n_boot=50))
+    assert res["grid"]["steps"] == [1] and res["compute"]["flops"]["per_step"] is None
+    assert res["derived"]["oracle"]["per_difficulty"][0]["at_2x"] is None
+
+
+def test_flops_per_step_by_hand(tmp_path, data_root):
+    res, _ = evaluate(EvalConfig(model=str(models.write(tmp_path, "rec", models.RECURRENT)), task="mazes",
+                                 sets="quick", difficulties=[9], steps=[1, 2], data_root=data_root, n_boot=50))
+    # one step = rec conv 8->8 3x3 + head conv 8->2 1x1 on 24x24 (2 FLOPs per multiply-add)
+    per_step = 2 * 24 * 24 * (8 * 8 * 9 + 8 * 2)
+    assert res["compute"]["flops"]["per_step"] == per_step
+    assert res["compute"]["parameters"] == (3 * 8 * 9 + 8) + (8 * 8 * 9 + 8) + (8 * 2 + 2)
+
+
+def run_cli(*args):
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    return result.exit_code, result.output
+
+
+def test_cli_evaluate_submit_leaderboard_round_trip(tmp_path, data_root):
+    model = models.write(tmp_path, "tiny_rnn", models.RECURRENT)
+    out = tmp_path / "res" / "tiny.json"
+    code, text = run_cli("evaluate", model, "--task", "mazes", "--quick", "--steps", "1:4", "--train-steps", "2",
+                         "--data-root", data_root, "--out", out, "--n-boot", "50", "--quiet")
+    assert code == 0, text
+    assert out.is_file() and out.with_suffix(".png").is_file() and (tmp_path / "res" / "tiny.samples.npz").is_file()
+    res = rs.load(out)
+    assert [r["difficulty"] for r in res["grid"]["rows"]] == list(QUICK)
+    board = tmp_path / "board.json"
+    code, text = run_cli("submit", out, "--board", board, "--data-root", data_root)
+    assert code == 0, text
+    assert json.loads(board.read_text())["entries"][0]["name"] == "tiny_rnn"
+    code, text = run_cli("submit", out, "--board", board, "--data-root", data_root)
+    assert code == 2 and "duplicate" in text and len(text.strip().splitlines()) == 1
+    code, text = run_cli("leaderboard", "--board", board, "--html", tmp_path / "html")
+    assert code == 0, text
+    assert "mazes (quick sets" in text and "tiny_rnn" in text
+    page = (tmp_path / "html" / "index.html").read_text()
+    assert "tiny_rnn" in page and len(list((tmp_path / "html").glob("*.png"))) == 1
+
+
+def test_cli_preflight_exit_codes(tmp_path):
+    code, text = run_cli("preflight", models.write(tmp_path, "ok", models.RECURRENT), "--task", "mazes")
+    assert code == 0 and "FAIL" not in text
+    code, text = run_cli("preflight", models.write(tmp_path, "bad", models.IGNORES_STEPS), "--task", "mazes")
+    assert code == 1 and "FAIL P06" in text
+
+
+@pytest.mark.parametrize("args, words", [
+    (["evaluate", "missing.py", "--task", "mazes", "--quick"], "C01"),
+    (["evaluate", "{nobuild}", "--task", "mazes", "--quick"], "C02"),
+    (["evaluate", "{shape}", "--task", "mazes", "--quick", "--difficulties", "9"], "P02"),
+    (["evaluate", "{nan}", "--task", "mazes", "--quick", "--difficulties", "9"], "P03"),
+    (["evaluate", "{ok}", "--task", "mazes", "--quick", "--weights", "{badweights}"], "do not fit"),
+    (["evaluate", "{ok}", "--task", "nope", "--quick"], "unknown task"),
+    (["evaluate", "{ok}", "--task", "mazes", "--quick", "--steps", "0:3"], "between 1 and"),
+    (["evaluate", "{ok}", "--task", "mazes", "--quick", "--difficulties", "10"], "allowed"),
+    (["evaluate", "{ok}", "--task", "mazes", "--quick", "--budget-rule", "magic"], "budget rule"),
+    (["evaluate", "baselines:does-not-exist", "--task", "mazes", "--quick"], "baselines:does-not-exist"),
+])
+def test_cli_bad_inputs_are_one_line_exit_2(tmp_path, data_root, args, words):
+    files = {"nobuild": models.write(tmp_path, "nobuild", models.NO_BUILD),
+             "shape": models.write(tmp_path, "shape", models.WRONG_SHAPE),
+             "nan": models.write(tmp_path, "nan", models.NAN_OUTPUT),
+             "ok": models.write(tmp_path, "ok", models.RECURRENT)}
+    torch.save({"w": torch.zeros(2)}, tmp_path / "bad.pt")
+    files["badweights"] = tmp_path / "bad.pt"
+    args = [a.format(**files) for a in args] + ["--data-root", str(data_root), "--out", str(tmp_path / "r.json")]
+    code, text = run_cli(*args)
+    assert code == 2, text
+    assert words in text and len(text.strip().splitlines()) == 1, text
+    assert not (tmp_path / "r.json").exists()
