@@ -1,0 +1,155 @@
+import copy
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+sys.path.insert(0, str(Path(__file__).parent))
+import test_harness_models as models  # noqa: E402
+
+from benchmark import suite  # noqa: E402
+from benchmark.cli import main  # noqa: E402
+from benchmark.errors import ResultsError  # noqa: E402
+from benchmark.evaluate import EvalConfig, evaluate  # noqa: E402
+from leaderboard import board as lb  # noqa: E402
+from leaderboard import render  # noqa: E402
+from leaderboard import results as rs  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("lb")
+    root = tmp / "data"
+    for d in suite.default_test_difficulties("mazes", "quick"):
+        suite.ensure(suite.data_spec("mazes", "quick", d, "test"), root)
+    res = {}
+    for name in ("RECURRENT", "FEEDFORWARD"):
+        path = models.write(tmp, name.lower(), getattr(models, name))
+        res[name], _ = evaluate(EvalConfig(model=str(path), task="mazes", sets="quick", steps=[1, 2, 3],
+                                           data_root=root, n_boot=50))
+    return tmp, root, res
+
+
+def save(tmp, results, name="r.json"):
+    path = tmp / name
+    path.write_text(json.dumps(results))
+    return path
+
+
+def test_submit_merges_and_ranks(env, tmp_path):
+    tmp, root, res = env
+    board = tmp_path / "board.json"
+    for name in ("RECURRENT", "FEEDFORWARD"):
+        lb.submit(save(tmp_path, res[name], f"{name}.json"), board, root)
+    data = lb.load_board(board)
+    assert len(data["entries"]) == 2
+    (key, ranked), = lb.tables(data).items()
+    assert key == ("mazes", "quick")
+    assert [lb.rank_score(e) for e in ranked] == sorted((lb.rank_score(e) for e in ranked), reverse=True)
+    table = render.text(data)
+    assert "recurrent" in table and "feedforward" in table and "d17" in table
+
+
+def test_rank_prefers_higher_label_free_scores(env):
+    _, _, res = env
+    a, b = lb.make_entry(res["RECURRENT"]), lb.make_entry(res["FEEDFORWARD"])
+    a["label_free"]["scores"] = {k: 0.9 for k in a["label_free"]["scores"]}
+    b["label_free"]["scores"] = {k: 0.1 for k in b["label_free"]["scores"]}
+    b["id"] = "other"
+    ranked = lb.tables({"entries": [b, a]})[("mazes", "quick")]
+    assert [e["id"] for e in ranked] == [a["id"], "other"]
+    header, rows = render.rows("mazes", "quick", ranked)
+    assert rows[0][header.index("mean")] == "90.0"
+
+
+def mutate(results, fn):
+    r = copy.deepcopy(results)
+    fn(r)
+    return r
+
+
+@pytest.mark.parametrize("change, words", [
+    (lambda r: r.pop("grid"), "'grid' is a required property"),
+    (lambda r: r["grid"]["rows"][0]["mean"].__setitem__(0, 1.5), "fails the results schema at grid/rows/0/mean/0"),
+    (lambda r: r["grid"]["rows"][0]["mean"].append(0.0), "values for 3 steps"),
+    (lambda r: r["model"].__setitem__("sha256", "abc"), "model/sha256"),
+    (lambda r: r["datasets"][0].__setitem__("manifest_sha256", "0" * 64), "not the suite's"),
+    (lambda r: (r["datasets"].pop(), r["grid"]["rows"].pop()), "missing 17"),
+    (lambda r: r["datasets"][0].__setitem__("count", 7), "evaluated on 7 samples"),
+    (lambda r: r["suite"].__setitem__("version", "0.0"), "suite version"),
+])
+def test_bad_results_are_rejected_and_board_untouched(env, tmp_path, change, words):
+    tmp, root, res = env
+    board = tmp_path / "board.json"
+    lb.submit(save(tmp_path, res["FEEDFORWARD"], "ok.json"), board, root)
+    before = board.read_bytes()
+    bad = save(tmp_path, mutate(res["RECURRENT"], change), "bad.json")
+    with pytest.raises(ResultsError) as info:
+        lb.submit(bad, board, root)
+    assert words in str(info.value)
+    assert "\n" not in str(info.value)
+    assert board.read_bytes() == before
+
+
+def test_unverifiable_data_is_rejected(env, tmp_path):
+    _, _, res = env
+    with pytest.raises(ResultsError, match="cannot check dataset quick/mazes/9/test.*bench data prepare --task mazes --quick"):
+        lb.submit(save(tmp_path, res["RECURRENT"]), tmp_path / "b.json", tmp_path / "empty-data")
+
+
+def test_failed_write_leaves_board_whole(env, tmp_path, monkeypatch):
+    tmp, root, res = env
+    board = tmp_path / "board.json"
+    lb.submit(save(tmp_path, res["FEEDFORWARD"], "a.json"), board, root)
+    before = board.read_bytes()
+
+    def crash(*a, **k):
+        raise OSError("disk full")
+    monkeypatch.setattr(rs.json, "dumps", crash)
+    with pytest.raises(OSError):
+        lb.submit(save(tmp_path, res["RECURRENT"], "b.json"), board, root)
+    assert board.read_bytes() == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".board")]
+
+
+def test_bad_files_are_one_line_exit_2(env, tmp_path):
+    tmp, root, res = env
+    (tmp_path / "junk.json").write_text("{not json")
+    (tmp_path / "board.json").write_text('{"format": "something else"}')
+    runner = CliRunner()
+    for args, words in [
+        (["submit", str(tmp_path / "nope.json")], "no such results file"),
+        (["submit", str(tmp_path / "junk.json"), "--board", str(tmp_path / "b.json")], "not valid JSON"),
+        (["submit", str(save(tmp_path, res["RECURRENT"])), "--board", str(tmp_path / "board.json"),
+          "--data-root", str(root)], "not a leaderboard file"),
+        (["leaderboard", "--board", str(tmp_path / "missing.json")], "no such leaderboard file"),
+    ]:
+        result = runner.invoke(main, args)
+        assert result.exit_code == 2, result.output
+        assert words in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_public_board_is_valid_and_real():
+    data = lb.load_board(lb.PUBLIC_BOARD)
+    for e in data["entries"]:
+        assert e["results_sha256"] and e["datasets"]
+
+
+def test_results_written_by_evaluate_validate_against_schema(env):
+    _, _, res = env
+    rs.validate(res["RECURRENT"])
+    rs.validate(res["FEEDFORWARD"])
+
+
+def test_html_page_has_every_entry_and_plot(env, tmp_path):
+    tmp, root, res = env
+    board = tmp_path / "board.json"
+    for name in ("RECURRENT", "FEEDFORWARD"):
+        lb.submit(save(tmp_path, res[name], f"{name}.json"), board, root)
+    page = render.write_html(lb.load_board(board), tmp_path / "site")
+    html = page.read_text()
+    assert html.count("<img ") == 2 and "recurrent" in html and "feedforward" in html
+    for png in (tmp_path / "site").glob("*.png"):
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
