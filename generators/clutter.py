@@ -1,0 +1,302 @@
+"""Cluttered MNIST / Fashion-MNIST scenes (numba kernels); the procedure is ../shared/specs/clutter.md.
+
+A 100x100 scene holds 8 objects; object i sits in quadrant i mod 4 (centres (25,25),
+(75,25), (25,75), (75,75) as (row, col), each jittered by U[-2.5, 2.5] and rounded).
+The target is object 4..7, drawn after the clutter object of its quadrant. Every object
+is a source image scaled (0.9 or 1.5, +- 0.1) to a d x d canvas, d = round(28 * scale),
+rotated about that canvas' centre (+-30 +- 5 degrees) without growing it, and, for
+clutter, scrambled by a non-identity permutation of its 3x3 cells (side floor(d/3),
+leftover edge rows and columns zero). Each object is min-max normalised and blended as
+``canvas = (1 - o) * canvas + o * o``; the scene is min-max normalised to uint8.
+
+Resampling: the zoom and the rotation are composed into one affine map from the object
+canvas to the 28x28 source, sampled once bilinearly. The geometry is exactly that of
+scipy's ``zoom`` followed by ``rotate(reshape=False)`` (same pixel-centre conventions,
+points outside the zoomed canvas are zero); sampling once instead of twice avoids the
+extra blur of resampling an already resampled image.
+
+Random draws, in this order from the sample's own stream (generators.rng): the target
+slot; if fewer than 7 clutter objects, which clutter slots are kept; then for every
+object 0..7 its domain, image, size class, scale jitter, sign, angle jitter, centre
+jitter (row, col) and (clutter only) its permutation. Absent objects are drawn too, so
+the stream layout does not depend on which objects are kept.
+"""
+import math
+
+import numpy as np
+from numba import njit
+
+from .rng import new_state, randbelow, uniform_range
+
+VERSION = "1.0.0"
+SIDE = 100
+OBJECTS = 8
+SRC = 28
+CENTRE_JITTER = 2.5
+# (row, col) of the quadrant centres; quadrant q = object index mod 4.
+QUADRANTS = np.array([[25, 25], [75, 25], [25, 75], [75, 75]], dtype=np.int64)
+N_PERMS = 362880  # 9!
+
+
+def object_side(scale):
+    """Side of an object scaled by ``scale`` (Python's round, as scipy's zoom uses)."""
+    return int(round(SRC * scale))
+
+
+@njit(cache=True)
+def decode_permutation(code, perm):
+    """The ``code``-th permutation of 0..8 in lexicographic order (0 = identity) into perm."""
+    pool = np.arange(9)
+    n_left = 9
+    fact = 40320  # 8!
+    for k in range(9):
+        q = code // fact
+        code = code % fact
+        perm[k] = pool[q]
+        for j in range(q, n_left - 1):
+            pool[j] = pool[j + 1]
+        n_left -= 1
+        if k < 8:
+            fact //= 8 - k
+
+
+@njit(cache=True)
+def _span(a0, da, lo, hi, w):
+    """[j0, j1) within 0..w holding every j with lo <= a0 + da * j <= hi, plus a margin."""
+    if da > 1e-9:
+        j0 = math.floor((lo - a0) / da) - 1
+        j1 = math.ceil((hi - a0) / da) + 2
+    elif da < -1e-9:
+        j0 = math.floor((hi - a0) / da) - 1
+        j1 = math.ceil((lo - a0) / da) + 2
+    elif lo - 1e-9 <= a0 <= hi + 1e-9:
+        j0 = 0
+        j1 = w
+    else:
+        return 0, 0
+    j0 = min(max(j0, 0), w)
+    j1 = min(max(j1, j0), w)
+    return j0, j1
+
+
+@njit(cache=True)
+def _block(src, box, obj, d, zoom, cosa, sina, r_out, c_out, r_in, c_in, h, w):
+    """Render output rows r_out.. and cols c_out.. (h x w) of an object from its unscrambled
+    position (r_in, c_in); returns the block's (min, max).
+
+    Output pixel (r, c) of the rotated canvas reads the zoomed canvas at
+    centre + R (r - centre, c - centre) with R = [[cos, sin], [-sin, cos]] (scipy's rotate),
+    and the zoomed canvas pixel z reads the source at z * (27 / (d - 1)) (scipy's zoom).
+    Only the pixels
+    that can see the source's nonzero box ``box`` (rows box[0]..box[1], cols
+    box[2]..box[3]) are interpolated; the rest are exactly zero.
+    """
+    cen = (d - 1) * 0.5
+    last = d - 1.0
+    # zoomed-canvas coordinates whose bilinear footprint touches the nonzero box
+    rlo = max(0.0, (box[0] - 1) / zoom)
+    rhi = min(last, (box[1] + 1) / zoom)
+    clo = max(0.0, (box[2] - 1) / zoom)
+    chi = min(last, (box[3] + 1) / zoom)
+    lo = 1e300
+    hi = -1e300
+    for i in range(h):
+        u = r_in + i - cen
+        v = c_in - cen
+        zr0 = cen + cosa * u + sina * v
+        zc0 = cen - sina * u + cosa * v
+        a0, a1 = _span(zr0, sina, rlo, rhi, w)
+        b0, b1 = _span(zc0, cosa, clo, chi, w)
+        j0 = max(a0, b0)
+        j1 = max(min(a1, b1), j0)
+        orow = obj[r_out + i]
+        if j0 > 0 or j1 < w:
+            lo = min(lo, 0.0)
+            hi = max(hi, 0.0)
+        for j in range(j0):
+            orow[c_out + j] = 0.0
+        for j in range(j1, w):
+            orow[c_out + j] = 0.0
+        for j in range(j0, j1):
+            zr = zr0 + sina * j
+            zc = zc0 + cosa * j
+            val = 0.0
+            if zr >= 0.0 and zr <= last and zc >= 0.0 and zc <= last:
+                sy = zr * zoom
+                sx = zc * zoom
+                y0 = int(sy)
+                x0 = int(sx)
+                fy = sy - y0
+                fx = sx - x0
+                # the right/bottom neighbour of the last pixel has weight 0: clamp it
+                y1 = min(y0 + 1, SRC - 1)
+                x1 = min(x0 + 1, SRC - 1)
+                top = (1.0 - fx) * src[y0, x0] + fx * src[y0, x1]
+                bot = (1.0 - fx) * src[y1, x0] + fx * src[y1, x1]
+                val = (1.0 - fy) * top + fy * bot
+            orow[c_out + j] = val
+            lo = min(lo, val)
+            hi = max(hi, val)
+    return lo, hi
+
+
+@njit(cache=True)
+def source_boxes(images):
+    """Bounding box of the nonzero pixels of every image of ``images`` [D, M, 28, 28]:
+    int16 [D, M, 4] as (first row, last row, first col, last col); an empty image gets
+    (28, -1, 28, -1)."""
+    boxes = np.empty((images.shape[0], images.shape[1], 4), np.int16)
+    for d in range(images.shape[0]):
+        for n in range(images.shape[1]):
+            img = images[d, n]
+            r0, r1, c0, c1 = SRC, -1, SRC, -1
+            for i in range(SRC):
+                for j in range(SRC):
+                    if img[i, j]:
+                        r0 = min(r0, i)
+                        r1 = max(r1, i)
+                        c0 = min(c0, j)
+                        c1 = max(c1, j)
+            boxes[d, n, 0] = r0
+            boxes[d, n, 1] = r1
+            boxes[d, n, 2] = c0
+            boxes[d, n, 3] = c1
+    return boxes
+
+
+@njit(cache=True)
+def render_object(src, box, scale, angle_deg, perm, scrambled, obj):
+    """Draw one object (unnormalised) into obj[:d, :d]; returns (d, min, max).
+
+    ``src`` is the uint8 [28, 28] source, ``box`` its nonzero box (source_boxes).
+    """
+    d = int(round(SRC * scale))
+    zoom = (SRC - 1.0) / (d - 1.0)
+    a = math.radians(angle_deg)
+    cosa = math.cos(a)
+    sina = math.sin(a)
+    if not scrambled:
+        lo, hi = _block(src, box, obj, d, zoom, cosa, sina, 0, 0, 0, 0, d, d)
+    else:
+        cs = d // 3
+        obj[:d, :d] = 0.0
+        lo = 0.0 if 3 * cs < d else 1e300
+        hi = 0.0 if 3 * cs < d else -1e300
+        for k in range(9):
+            p = perm[k]
+            blo, bhi = _block(src, box, obj, d, zoom, cosa, sina, (k // 3) * cs, (k % 3) * cs,
+                              (p // 3) * cs, (p % 3) * cs, cs, cs)
+            lo = min(lo, blo)
+            hi = max(hi, bhi)
+    return d, lo, hi
+
+
+@njit(cache=True)
+def blend(canvas, obj, d, lo, hi, top, left):
+    """canvas = (1 - o) * canvas + o * o over the footprint (clipped to the canvas), with o the
+    object min-max normalised to [0, 1] (all zero if flat)."""
+    n = canvas.shape[0]
+    inv = 1.0 / (hi - lo) if hi > lo else 0.0
+    for i in range(max(0, -top), min(d, n - top)):
+        crow = canvas[top + i]
+        orow = obj[i]
+        for j in range(max(0, -left), min(d, n - left)):
+            o = (orow[j] - lo) * inv
+            crow[left + j] = (1.0 - o) * crow[left + j] + o * o
+
+
+@njit(cache=True)
+def to_uint8(canvas, out):
+    """Min-max normalise the canvas into uint8 0..255 (all zero if the canvas is flat)."""
+    lo = canvas[0, 0]
+    hi = canvas[0, 0]
+    for i in range(canvas.shape[0]):
+        for j in range(canvas.shape[1]):
+            v = canvas[i, j]
+            lo = min(lo, v)
+            hi = max(hi, v)
+    k = 255.0 / (hi - lo) if hi > lo else 0.0
+    for i in range(canvas.shape[0]):
+        for j in range(canvas.shape[1]):
+            # the value is >= 0, so truncation is floor: round half up
+            out[i, j] = np.uint8(int((canvas[i, j] - lo) * k + 0.5))
+
+
+@njit(cache=True)
+def draw_scene(state, ranges, n_clutter, small, large, scale_jitter, angle, angle_jitter,
+               present, domain, index, big, scale, positive, rot, center, perm):
+    """Draw one scene's parameters into the per-object arrays; returns the target slot."""
+    target = 4 + randbelow(state, 4)
+    present[:] = 1
+    if n_clutter < OBJECTS - 1:
+        slots = np.empty(OBJECTS - 1, np.int64)
+        m = 0
+        for i in range(OBJECTS):
+            if i != target:
+                slots[m] = i
+                m += 1
+        # partial Fisher-Yates: the first n_clutter entries are a uniform subset
+        for k in range(n_clutter):
+            j = k + randbelow(state, OBJECTS - 1 - k)
+            slots[k], slots[j] = slots[j], slots[k]
+        for k in range(n_clutter, OBJECTS - 1):
+            present[slots[k]] = 0
+    for i in range(OBJECTS):
+        dom = randbelow(state, 2)
+        domain[i] = dom
+        index[i] = ranges[dom, 0] + randbelow(state, ranges[dom, 1])
+        big[i] = randbelow(state, 2)
+        scale[i] = (large if big[i] else small) + uniform_range(state, -scale_jitter, scale_jitter)
+        positive[i] = randbelow(state, 2)
+        rot[i] = (angle if positive[i] else -angle) + uniform_range(state, -angle_jitter, angle_jitter)
+        q = i % 4
+        center[i, 0] = np.int64(np.rint(QUADRANTS[q, 0] + uniform_range(state, -CENTRE_JITTER, CENTRE_JITTER)))
+        center[i, 1] = np.int64(np.rint(QUADRANTS[q, 1] + uniform_range(state, -CENTRE_JITTER, CENTRE_JITTER)))
+        if i == target:
+            for k in range(9):
+                perm[i, k] = k
+        else:
+            decode_permutation(1 + randbelow(state, N_PERMS - 1), perm[i])
+    return target
+
+
+@njit(cache=True)
+def compose(src_images, boxes, target, present, domain, index, scale, rot, center, perm, canvas, obj,
+            image, target_only):
+    """Render the drawn objects into image (uint8 [H, W]) and, if given, the target alone."""
+    canvas[:, :] = 0.0
+    for i in range(OBJECTS):
+        if not present[i]:
+            continue
+        d, lo, hi = render_object(src_images[domain[i], index[i]], boxes[domain[i], index[i]], scale[i], rot[i],
+                                  perm[i], i != target, obj)
+        blend(canvas, obj, d, lo, hi, center[i, 0] - d // 2, center[i, 1] - d // 2)
+    to_uint8(canvas, image)
+    if target_only.shape[0] > 0:
+        canvas[:, :] = 0.0
+        d, lo, hi = render_object(src_images[domain[target], index[target]], boxes[domain[target], index[target]],
+                                  scale[target], rot[target], perm[target], False, obj)
+        blend(canvas, obj, d, lo, hi, center[target, 0] - d // 2, center[target, 1] - d // 2)
+        to_uint8(canvas, target_only)
+
+
+@njit(cache=True)
+def generate_into(seeds, src_images, boxes, src_labels, ranges, n_clutter, small, large, scale_jitter, angle,
+                  angle_jitter, max_side, images, target_only, labels, present, domain, index, big, scale,
+                  positive, rot, center, perm, target_slot):
+    """Fill preallocated per-sample arrays from ``seeds`` (one scene per seed).
+
+    images uint8 [N, 1, H, W]; target_only uint8 [N, 1, H, W] or [0, ...] for none;
+    per-object arrays [N, 8(, k)]; labels int64 [N].
+    """
+    canvas = np.zeros((SIDE, SIDE), np.float64)
+    obj = np.zeros((max_side, max_side), np.float64)
+    none = np.zeros((0, 0), np.uint8)
+    for n in range(seeds.shape[0]):
+        state = new_state(seeds[n])
+        t = draw_scene(state, ranges, n_clutter, small, large, scale_jitter, angle, angle_jitter,
+                       present[n], domain[n], index[n], big[n], scale[n], positive[n], rot[n], center[n], perm[n])
+        target_slot[n] = t
+        compose(src_images, boxes, t, present[n], domain[n], index[n], scale[n], rot[n], center[n], perm[n],
+                canvas, obj, images[n, 0], target_only[n, 0] if target_only.shape[0] > 0 else none)
+        labels[n] = domain[n, t] * 10 + src_labels[domain[n, t], index[n, t]]
