@@ -353,7 +353,10 @@ def _fetch_one(name, mirrors, digest, retries, timeout, backoff, opener, log):
             try:
                 data = opener(url, timeout)
             except (urllib.error.URLError, OSError, ValueError) as exc:
-                reason = getattr(exc, "reason", None) or exc
+                if isinstance(exc, urllib.error.HTTPError):
+                    reason = f"HTTP {exc.code} {exc.reason}"
+                else:
+                    reason = getattr(exc, "reason", None) or exc
                 errors.append(f"{url}: {reason}")
                 log(f"{url}: attempt {attempt + 1}/{retries} failed ({reason})")
                 if isinstance(exc, urllib.error.HTTPError) and exc.code == 404:
