@@ -129,7 +129,7 @@ def evaluate(config):
     for d in config.difficulties:
         data = suite.data_spec(config.task, config.sets, d, "test")
         folder = suite.ensure(data, config.data_root, workers=config.generate_workers)
-        ds = ShardDataset(folder)
+        ds = ShardDataset(folder, target=spec.target)
         datasets.append({"difficulty": d, "split": "test", "key": data.key, "count": len(ds),
                          "manifest_sha256": suite.manifest_hash(data, config.data_root)})
         scores, conf, extra, batch_size = _run_difficulty(

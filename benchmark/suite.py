@@ -26,9 +26,9 @@ DEFAULT_DATA_ROOT = Path("data") / "suite"
 @dataclass(frozen=True)
 class Counts:
     train: int
-    test: int            # per test difficulty near the training range
-    test_far: int        # per extrapolation difficulty beyond ``far_from``
-    far_from: int = 10 ** 9
+    test: int                # per test difficulty
+    test_far: int = None     # per extrapolation difficulty (those in ``far``)
+    far: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,7 @@ class TaskSpec:
     name: str                    # suite task (what build_model's task.name says)
     generator: str               # generator task name in generators.tasks
     metric: str                  # primary metric name in benchmark.metrics
+    target: str                  # 'masks' or 'labels': what the metric compares with
     train_difficulties: tuple
     test_difficulties: tuple     # in-distribution and extrapolation, evaluated by default
     default_train: int           # training difficulty of the standard recipe
@@ -51,7 +52,7 @@ class TaskSpec:
         c = self.counts[regime]
         if split == "train":
             return c.train
-        return c.test_far if difficulty > c.far_from else c.test
+        return c.test_far if difficulty in c.far else c.test
 
 
 def _maze_params(size):
@@ -62,11 +63,11 @@ def _maze_params(size):
 
 TASKS = {
     "mazes": TaskSpec(
-        name="mazes", generator="mazes", metric="maze_exact",
+        name="mazes", generator="mazes", metric="maze_exact", target="masks",
         train_difficulties=(9, 11, 13), test_difficulties=tuple(range(9, 60, 2)),
         default_train=9, seed=20_251,
-        counts={"standard": Counts(train=50_000, test=10_000, test_far=1_000, far_from=17),
-                "quick": Counts(train=2_000, test=200, test_far=100, far_from=17)},
+        counts={"standard": Counts(train=50_000, test=10_000, test_far=1_000, far=tuple(range(19, 60, 2))),
+                "quick": Counts(train=2_000, test=200, test_far=100, far=tuple(range(19, 60, 2)))},
         make_params=_maze_params),
 }
 # Quick regime evaluates fewer extrapolation sizes by default (laptop minutes, not hours).
@@ -117,7 +118,10 @@ class DataSpec:
 
     def plan(self, data_root=DEFAULT_DATA_ROOT):
         spec = self.spec
-        params = spec.make_params(self.difficulty)
+        try:
+            params = spec.make_params(self.difficulty)
+        except (DatasetError, ValueError) as exc:
+            raise HarnessError(f"{self.key}: {exc}") from None
         plan = engine.Plan(task_name=spec.generator, params=params, split=self.split, seed=spec.seed,
                            count=spec.count(self.regime, self.split, self.difficulty))
         out = Path(data_root) / self.regime / self.task / plan.variant / self.split
@@ -178,7 +182,9 @@ def _add_optional_tasks():
     for generator, module in (("generators.pathfinder_task", "benchmark.suite_pathfinder"),
                               ("generators.clutter_task", "benchmark.suite_clutter")):
         if importlib.util.find_spec(generator) is not None and importlib.util.find_spec(module) is not None:
-            TASKS.update(importlib.import_module(module).entries())
+            extra = importlib.import_module(module)
+            TASKS.update(extra.entries())
+            QUICK_TEST_DIFFICULTIES.update(getattr(extra, "QUICK_TEST_DIFFICULTIES", {}))
 
 
 _add_optional_tasks()

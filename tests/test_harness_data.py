@@ -88,3 +88,29 @@ def test_resize_keeps_mask_binary():
 def test_missing_folder_is_one_line(tmp_path):
     with pytest.raises(HarnessError, match="no manifest.json"):
         data.ShardDataset(tmp_path)
+
+
+@pytest.mark.parametrize("task, target, metric", [("pathfinder", "labels", "accuracy"),
+                                                   ("pathfinder-seg", "masks", "iou")])
+def test_pathfinder_entries_when_generator_exists(task, target, metric):
+    if task not in suite.task_names():
+        pytest.skip("generators.pathfinder_task is not installed")
+    spec = suite.get(task)
+    assert (spec.target, spec.metric) == (target, metric)
+    plan = suite.data_spec(task, "standard", 14, "test").plan("root")
+    assert plan.params["length"] == 14 and plan.params["markers"] == (1 if task == "pathfinder-seg" else 2)
+    assert plan.count == (100_000 if task == "pathfinder" else 10_000)
+    assert spec.info(14).name == task and spec.info(14).height == plan.params["size"]
+    if task == "pathfinder":
+        assert suite.data_spec(task, "standard", 25, "test").plan("root").count == 20_000
+
+
+def test_clutter_without_sources_is_one_line(monkeypatch, tmp_path):
+    if "clutter" not in suite.task_names():
+        pytest.skip("generators.clutter_task is not installed")
+    monkeypatch.setenv("RVB_SOURCES", str(tmp_path))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    try:
+        suite.data_spec("clutter", "quick", 8, "test").plan(tmp_path)
+    except HarnessError as exc:
+        assert str(exc).startswith("quick/clutter/8/test: ") and "\n" not in str(exc)
