@@ -1,0 +1,614 @@
+"""PathFinder images: dashed contours, distractor snakes and two markers (numba kernels).
+
+Geometry follows the published generator (see shared/specs/pathfinder.md): a contour is a
+chain of straight dashes of ``paddle_length`` px and ``thickness`` px, consecutive dashes
+separated by a gap of 2 x margin; each new dash turns by at most 90 deg / continuity with
+density cos^2(turn x continuity). Unlike the reference, nothing here dilates whole images:
+
+- Placement keeps dashes in a spatial hash of cells (``paddle_length`` + clearance wide) and
+  tests a candidate dash against the few dashes of the 3x3 cells around it with exact
+  segment-to-segment distances. Dashes of different snakes (and non-adjacent dashes of one
+  snake) keep a centre-line clearance of thickness + margin, so their ink is >= margin apart.
+- Every target end carries a protected disk (marker radius + a dash period) that no other
+  snake may enter, so all four target ends look alike and none attracts distractors.
+- Dashes and markers are rasterised analytically (box-filtered coverage of a rectangle and
+  of a disk) at the canvas resolution, then area-resampled to the output side, which is a
+  proper (monotone, alias-free) filter: the image is never below the target's own ink.
+
+No marker-distance shortcut: target A is grown first, one of its ends becomes marker 0, and
+target B starts on the circle around marker 0 whose radius is A's end-to-end distance. A
+positive marks A's other end, a negative marks B's start; both lie at the same distance
+from marker 0, and the picture without markers does not depend on the label at all.
+"""
+import math
+
+import numpy as np
+from numba import njit
+
+from .rng import new_state, randbelow, uniform
+
+VERSION = "1.0.0"
+# Bounded work per sample: full restarts (regrow both targets) before giving up.
+MAX_ATTEMPTS = 5000
+# A length passes validation only if probe samples need at most this many restarts, which
+# makes a failure within MAX_ATTEMPTS astronomically unlikely.
+PROBE_ATTEMPTS = 100
+FIRST_TRIES = 16     # directions tried for a snake's first dash
+TURN_TRIES = 12      # turns tried for each further dash
+B_STARTS = 8         # start points of target B tried per target A
+DISTRACTOR_TRIES = 4
+CELL_CAP = 24
+MASK_THRESHOLD = 0.25  # on the target's geometric coverage at output resolution
+
+OWNER_A = 0
+OWNER_B = 1
+
+
+# ---------------------------------------------------------------- geometry helpers
+
+@njit(cache=True)
+def _pt_seg(py, px, ay, ax, by, bx):
+    """Distance from point p to segment ab."""
+    vy = by - ay
+    vx = bx - ax
+    wy = py - ay
+    wx = px - ax
+    vv = vy * vy + vx * vx
+    t = 0.0
+    if vv > 0.0:
+        t = (wy * vy + wx * vx) / vv
+        if t < 0.0:
+            t = 0.0
+        elif t > 1.0:
+            t = 1.0
+    dy = wy - t * vy
+    dx = wx - t * vx
+    return math.sqrt(dy * dy + dx * dx)
+
+
+@njit(cache=True)
+def _cross(ay, ax, by, bx, cy, cx):
+    return (by - ay) * (cx - ax) - (bx - ax) * (cy - ay)
+
+
+@njit(cache=True)
+def _seg_seg(ay, ax, by, bx, cy, cx, dy, dx):
+    """Distance between segments ab and cd (0 when they cross)."""
+    d1 = _cross(ay, ax, by, bx, cy, cx)
+    d2 = _cross(ay, ax, by, bx, dy, dx)
+    d3 = _cross(cy, cx, dy, dx, ay, ax)
+    d4 = _cross(cy, cx, dy, dx, by, bx)
+    if ((d1 > 0 and d2 < 0) or (d1 < 0 and d2 > 0)) and ((d3 > 0 and d4 < 0) or (d3 < 0 and d4 > 0)):
+        return 0.0
+    best = _pt_seg(ay, ax, cy, cx, dy, dx)
+    best = min(best, _pt_seg(by, bx, cy, cx, dy, dx))
+    best = min(best, _pt_seg(cy, cx, ay, ax, by, bx))
+    return min(best, _pt_seg(dy, dx, ay, ax, by, bx))
+
+
+def _turn_table(n=4096):
+    """Inverse CDF of the density cos^2(x) on [-pi/2, pi/2], at n+1 evenly spaced levels.
+
+    A table lookup replaces rejection sampling (numba compiles a loop around math.cos
+    and the RNG into code ~20x slower than the lookup).
+    """
+    x = np.linspace(-0.5 * np.pi, 0.5 * np.pi, 1 << 18)
+    cdf = (x + 0.5 * np.pi + 0.5 * np.sin(2.0 * x)) / np.pi
+    return np.interp(np.linspace(0.0, 1.0, n + 1), cdf, x)
+
+
+_TURNS = _turn_table()
+
+
+@njit(cache=True)
+def _turn(state, continuity):
+    """A turn with density cos^2(turn x continuity), |turn| <= 90 deg / continuity."""
+    n = _TURNS.shape[0] - 1
+    u = uniform(state) * n
+    k = int(u)
+    return (_TURNS[k] + (u - k) * (_TURNS[k + 1] - _TURNS[k])) / continuity
+
+
+# ---------------------------------------------------------------- scene (dashes + hash)
+
+# The scene lives in scratch arrays passed one by one (numba has no cheap structs):
+# dashes [max_d]: dcy, dcx (centre), duy, dux (unit direction), down (snake: 0 = A, 1 = B,
+# 2.. distractors), drank (index of the dash in its snake); spatial hash: counts [g*g] and
+# items [g*g, CELL_CAP] of dash ids, cells ``cell`` px wide; zones [4]: zy, zx (a target
+# end), zowner, zdash (the end's own dash, exempt from its zone).
+
+
+@njit(cache=True)
+def _add_dash(d, cy, cx, uy, ux, owner, rank, dcy, dcx, duy, dux, down, drank, counts, items, cell, g):
+    dcy[d] = cy
+    dcx[d] = cx
+    duy[d] = uy
+    dux[d] = ux
+    down[d] = owner
+    drank[d] = rank
+    k = int(cy / cell) * g + int(cx / cell)
+    if counts[k] >= CELL_CAP:
+        return False
+    items[k, counts[k]] = d
+    counts[k] += 1
+    return True
+
+
+@njit(cache=True)
+def _pop_dashes(n_dash, keep, dcy, dcx, counts, cell, g):
+    """Remove dashes keep..n_dash-1 (newest first, so each is the last item of its cell)."""
+    for d in range(n_dash - 1, keep - 1, -1):
+        k = int(dcy[d] / cell) * g + int(dcx[d] / cell)
+        counts[k] -= 1
+    return keep
+
+
+@njit(cache=True)
+def _fits(cy, cx, uy, ux, owner, rank, half, clear, lo, hi,
+          n_dash, dcy, dcx, duy, dux, down, drank, counts, items, cell, g,
+          zy, zx, zowner, zdash, n_zone, r_other, r_own, n_placed):
+    """Whether a candidate dash keeps to the canvas, the clearances and the end zones."""
+    y0 = cy - half * uy
+    x0 = cx - half * ux
+    y1 = cy + half * uy
+    x1 = cx + half * ux
+    if min(y0, y1) < lo or max(y0, y1) > hi or min(x0, x1) < lo or max(x0, x1) > hi:
+        return False
+    reach = 2.0 * half + clear
+    gy = int(cy / cell)
+    gx = int(cx / cell)
+    for yy in range(max(gy - 1, 0), min(gy + 2, g)):
+        for xx in range(max(gx - 1, 0), min(gx + 2, g)):
+            k = yy * g + xx
+            for m in range(counts[k]):
+                j = items[k, m]
+                if down[j] == owner and drank[j] >= rank - 1:
+                    continue  # its own predecessor: the gap keeps them apart
+                ey = dcy[j] - cy
+                ex = dcx[j] - cx
+                if ey * ey + ex * ex >= reach * reach:
+                    continue
+                if _seg_seg(y0, x0, y1, x1, dcy[j] - half * duy[j], dcx[j] - half * dux[j],
+                            dcy[j] + half * duy[j], dcx[j] + half * dux[j]) < clear:
+                    return False
+    for z in range(n_zone):
+        if zowner[z] == owner:
+            if zdash[z] == n_placed:
+                continue
+            r = r_own
+        else:
+            r = r_other
+        if _pt_seg(zy[z], zx[z], y0, x0, y1, x1) < r:
+            return False
+    return True
+
+
+@njit(cache=True)
+def _point_clear(py, px, r, owner, same, skip, half, n_dash, dcy, dcx, duy, dux, down, counts, items, cell, g):
+    """No dash of the chosen owners within r of p: same=True checks only ``owner``'s dashes
+    (except dash ``skip``), same=False only the other owners' dashes."""
+    span = int((r + half) / cell) + 1
+    gy = int(py / cell)
+    gx = int(px / cell)
+    for yy in range(max(gy - span, 0), min(gy + span + 1, g)):
+        for xx in range(max(gx - span, 0), min(gx + span + 1, g)):
+            k = yy * g + xx
+            for m in range(counts[k]):
+                j = items[k, m]
+                if (down[j] == owner) != same or j == skip:
+                    continue
+                if _pt_seg(py, px, dcy[j] - half * duy[j], dcx[j] - half * dux[j],
+                           dcy[j] + half * duy[j], dcx[j] + half * dux[j]) < r:
+                    return False
+    return True
+
+
+@njit(cache=True)
+def _grow(state, owner, sy, sx, length, half, gap, clear, lo, hi, continuity,
+          n_dash, dcy, dcx, duy, dux, down, drank, counts, items, cell, g,
+          zy, zx, zowner, zdash, n_zone, r_other, r_own):
+    """Grow a snake of ``length`` dashes whose first dash starts at (sy, sx).
+
+    Returns the new dash count, or -1 (nothing added) when it could not be completed.
+    A dead end backs up two dashes, a bounded number of times.
+    """
+    first = n_dash
+    placed = False
+    for _ in range(FIRST_TRIES):
+        a = 2.0 * math.pi * uniform(state)
+        uy = math.sin(a)
+        ux = math.cos(a)
+        cy = sy + half * uy
+        cx = sx + half * ux
+        if _fits(cy, cx, uy, ux, owner, 0, half, clear, lo, hi, n_dash, dcy, dcx, duy, dux, down, drank,
+                 counts, items, cell, g, zy, zx, zowner, zdash, n_zone, r_other, r_own, n_dash):
+            if _add_dash(n_dash, cy, cx, uy, ux, owner, 0, dcy, dcx, duy, dux, down, drank, counts, items, cell, g):
+                n_dash += 1
+                placed = True
+                break
+    if not placed:
+        return -1
+    backups = 2 * length
+    rank = 1
+    while rank < length:
+        p = n_dash - 1
+        ok = False
+        for _ in range(TURN_TRIES):
+            th = _turn(state, continuity)
+            c = math.cos(th)
+            s = math.sin(th)
+            uy = duy[p] * c + dux[p] * s
+            ux = dux[p] * c - duy[p] * s
+            # the gap bisects the old and new directions, so turns stay smooth
+            wy = duy[p] + uy
+            wx = dux[p] + ux
+            wn = math.sqrt(wy * wy + wx * wx)
+            if wn < 1e-9:
+                continue
+            cy = dcy[p] + half * duy[p] + gap * wy / wn + half * uy
+            cx = dcx[p] + half * dux[p] + gap * wx / wn + half * ux
+            if _fits(cy, cx, uy, ux, owner, rank, half, clear, lo, hi, n_dash, dcy, dcx, duy, dux, down, drank,
+                     counts, items, cell, g, zy, zx, zowner, zdash, n_zone, r_other, r_own, n_dash):
+                if _add_dash(n_dash, cy, cx, uy, ux, owner, rank, dcy, dcx, duy, dux, down, drank,
+                             counts, items, cell, g):
+                    n_dash += 1
+                    rank += 1
+                    ok = True
+                    break
+        if not ok:
+            if backups == 0 or rank < 3:
+                _pop_dashes(n_dash, first, dcy, dcx, counts, cell, g)
+                return -1
+            backups -= 1
+            n_dash = _pop_dashes(n_dash, n_dash - 2, dcy, dcx, counts, cell, g)
+            rank -= 2
+    return n_dash
+
+
+@njit(cache=True)
+def _end_point(d, half, dcy, dcx, duy, dux, sign):
+    """The outer end of dash d: sign -1 = its start, +1 = its end."""
+    return dcy[d] + sign * half * duy[d], dcx[d] + sign * half * dux[d]
+
+
+@njit(cache=True)
+def layout(state, length, canvas, pad, half, thick, gap, margin, continuity, dlen, n_distr,
+           seed_distance, radius, dcy, dcx, duy, dux, down, drank, counts, items, cell, g,
+           zy, zx, zowner, zdash, ends):
+    """Place targets A and B and the distractors; returns (n_dash, n_distractors, restarts).
+
+    ``ends`` receives [m0, A's other end, B's start (on the circle around m0), B's far end]
+    as (row, col) canvas coordinates. restarts = -1 when MAX_ATTEMPTS did not suffice.
+    """
+    clear = thick + margin
+    lo = pad + 0.5 * thick + 0.5
+    hi = canvas - lo
+    lo_m = pad + radius + 0.5
+    hi_m = canvas - lo_m
+    r_own = radius + 0.5 * thick + margin
+    r_other = r_own + gap
+    need = max(seed_distance, r_other)
+    for attempt in range(MAX_ATTEMPTS):
+        counts[:] = 0
+        n_zone = 0
+        # target A, from a random start; its start zone is guarded while it grows
+        ay = lo_m + (hi_m - lo_m) * uniform(state)
+        ax = lo_m + (hi_m - lo_m) * uniform(state)
+        zy[0] = ay
+        zx[0] = ax
+        zowner[0] = OWNER_A
+        zdash[0] = 0
+        n_dash = _grow(state, OWNER_A, ay, ax, length, half, gap, clear, lo, hi, continuity,
+                       0, dcy, dcx, duy, dux, down, drank, counts, items, cell, g,
+                       zy, zx, zowner, zdash, 1, r_other, r_own)
+        if n_dash < 0:
+            continue
+        last = n_dash - 1
+        ey, ex = _end_point(last, half, dcy, dcx, duy, dux, 1.0)
+        if ey < lo_m or ey > hi_m or ex < lo_m or ex > hi_m:
+            continue
+        dist = math.sqrt((ey - ay) ** 2 + (ex - ax) ** 2)
+        if dist < need:
+            continue
+        if not _point_clear(ey, ex, r_own, OWNER_A, True, last, half, n_dash, dcy, dcx, duy, dux, down,
+                            counts, items, cell, g):
+            continue
+        zy[1] = ey
+        zx[1] = ex
+        zowner[1] = OWNER_A
+        zdash[1] = last
+        n_zone = 2
+        # marker 0 sits on either end of A with equal chance
+        m = randbelow(state, 2)
+        my = zy[m]
+        mx = zx[m]
+        oy = zy[1 - m]
+        ox = zx[1 - m]
+        done = False
+        for _ in range(B_STARTS):
+            a = 2.0 * math.pi * uniform(state)
+            by = my + dist * math.sin(a)
+            bx = mx + dist * math.cos(a)
+            if by < lo_m or by > hi_m or bx < lo_m or bx > hi_m:
+                continue
+            if (by - oy) ** 2 + (bx - ox) ** 2 < need * need:
+                continue
+            if not _point_clear(by, bx, r_other, OWNER_B, False, -1, half, n_dash, dcy, dcx, duy, dux, down,
+                                counts, items, cell, g):
+                continue
+            zy[2] = by
+            zx[2] = bx
+            zowner[2] = OWNER_B
+            zdash[2] = n_dash
+            nb = _grow(state, OWNER_B, by, bx, length, half, gap, clear, lo, hi, continuity,
+                       n_dash, dcy, dcx, duy, dux, down, drank, counts, items, cell, g,
+                       zy, zx, zowner, zdash, 3, r_other, r_own)
+            if nb < 0:
+                continue
+            fy, fx = _end_point(nb - 1, half, dcy, dcx, duy, dux, 1.0)
+            ok = lo_m <= fy <= hi_m and lo_m <= fx <= hi_m
+            for q in range(3):
+                if ok and (fy - zy[q]) ** 2 + (fx - zx[q]) ** 2 < need * need:
+                    ok = False
+            ok = ok and _point_clear(fy, fx, r_other, OWNER_B, False, -1, half, nb, dcy, dcx, duy, dux, down,
+                                     counts, items, cell, g)
+            ok = ok and _point_clear(fy, fx, r_own, OWNER_B, True, nb - 1, half, nb, dcy, dcx, duy, dux, down,
+                                     counts, items, cell, g)
+            if not ok:
+                _pop_dashes(nb, n_dash, dcy, dcx, counts, cell, g)
+                continue
+            zy[3] = fy
+            zx[3] = fx
+            zowner[3] = OWNER_B
+            zdash[3] = nb - 1
+            n_dash = nb
+            done = True
+            break
+        if not done:
+            continue
+        n_zone = 4
+        ends[0, 0] = my
+        ends[0, 1] = mx
+        ends[1, 0] = oy
+        ends[1, 1] = ox
+        ends[2, 0] = zy[2]
+        ends[2, 1] = zx[2]
+        ends[3, 0] = zy[3]
+        ends[3, 1] = zx[3]
+        placed = 0
+        for k in range(n_distr):
+            for _ in range(DISTRACTOR_TRIES):
+                sy = lo + (hi - lo) * uniform(state)
+                sx = lo + (hi - lo) * uniform(state)
+                nd = _grow(state, 2 + k, sy, sx, dlen, half, gap, clear, lo, hi, continuity,
+                           n_dash, dcy, dcx, duy, dux, down, drank, counts, items, cell, g,
+                           zy, zx, zowner, zdash, n_zone, r_other, r_own)
+                if nd >= 0:
+                    n_dash = nd
+                    placed += 1
+                    break
+        return n_dash, placed, attempt
+    return 0, 0, -1
+
+
+# ---------------------------------------------------------------- rendering
+# Ink is box-filtered coverage at canvas resolution, area-averaged onto the output grid
+# pixel by pixel as it is drawn ("splatted"): canvas pixel p sends share ``fw[p, k]`` to
+# output pixel ``fo[p, k]`` (k < 2, as an output pixel is at least one canvas pixel wide).
+# Distinct dashes never overlap (clearances and gaps), so their coverages add; a marker
+# adds only what it puts above the dash ink beneath it. The result equals compositing at
+# canvas resolution and then area-resampling, at a cost proportional to the ink.
+
+@njit(cache=True)
+def _box(x, w):
+    """Coverage of a unit pixel centred at offset x by a band of width w centred at 0."""
+    v = min(x + 0.5, 0.5 * w) - max(x - 0.5, -0.5 * w)
+    return v if v > 0.0 else 0.0
+
+
+@njit(cache=True)
+def _dash_cover(py, px, cy, cx, uy, ux, length, thick):
+    """Coverage of the canvas pixel whose centre is (py, px) by a dash."""
+    ry = py - cy
+    rx = px - cx
+    return _box(ry * uy + rx * ux, length) * _box(rx * uy - ry * ux, thick)
+
+
+@njit(cache=True)
+def _splat(out, r, c, v, fo, fw):
+    for a in range(2):
+        wa = fw[r, a] * v
+        if wa == 0.0:
+            continue
+        row = out[fo[r, a]]
+        for b in range(2):
+            wb = fw[c, b]
+            if wb != 0.0:
+                row[fo[c, b]] += wa * wb
+
+
+@njit(cache=True)
+def _splat_dash(out, canvas, cy, cx, uy, ux, length, thick, value, fo, fw):
+    ext = 0.5 * length + 0.5 * thick + 1.0
+    for r in range(max(int(cy - ext), 0), min(int(cy + ext) + 1, canvas)):
+        for c in range(max(int(cx - ext), 0), min(int(cx + ext) + 1, canvas)):
+            v = _dash_cover(r + 0.5, c + 0.5, cy, cx, uy, ux, length, thick)
+            if v > 0.0:
+                _splat(out, r, c, v * value, fo, fw)
+
+
+@njit(cache=True)
+def _splat_marker(out, canvas, my, mx, radius, length, thick, value, owner_only,
+                  n_dash, dcy, dcx, duy, dux, down, near, fo, fw):
+    """Add a disk of peak 1 over the dashes already drawn (``value`` x their coverage);
+    owner_only >= 0 restricts those dashes to one snake (the target layer)."""
+    n_near = 0
+    reach = radius + 0.5 * length + thick + 2.0
+    for d in range(n_dash):
+        if owner_only >= 0 and down[d] != owner_only:
+            continue
+        if (dcy[d] - my) ** 2 + (dcx[d] - mx) ** 2 < reach * reach:
+            near[n_near] = d
+            n_near += 1
+    for r in range(max(int(my - radius - 1.0), 0), min(int(my + radius + 1.0) + 1, canvas)):
+        for c in range(max(int(mx - radius - 1.0), 0), min(int(mx + radius + 1.0) + 1, canvas)):
+            disk = radius + 0.5 - math.sqrt((r + 0.5 - my) ** 2 + (c + 0.5 - mx) ** 2)
+            if disk <= 0.0:
+                continue
+            disk = min(disk, 1.0)
+            below = 0.0
+            for k in range(n_near):
+                d = near[k]
+                below += value * _dash_cover(r + 0.5, c + 0.5, dcy[d], dcx[d], duy[d], dux[d], length, thick)
+            if disk > below:
+                _splat(out, r, c, disk - below, fo, fw)
+
+
+@njit(cache=True)
+def generate_into(seeds, labels, length, canvas, pad, plen, thick, margins, continuity, dlen, n_distr,
+                  seed_distance, radius, contrast, markers, fo, fw,
+                  images, masks, marker0, marker1, n_distractors, retries):
+    """Fill preallocated output arrays; returns -1, or the row that exhausted MAX_ATTEMPTS."""
+    n_out = images.shape[2]
+    scale = canvas / n_out
+    half = 0.5 * plen
+    max_d = 2 * length + n_distr * dlen + 4
+    dcy = np.empty(max_d)
+    dcx = np.empty(max_d)
+    duy = np.empty(max_d)
+    dux = np.empty(max_d)
+    down = np.empty(max_d, dtype=np.int32)
+    drank = np.empty(max_d, dtype=np.int32)
+    near = np.empty(max_d, dtype=np.int64)
+    zy = np.empty(4)
+    zx = np.empty(4)
+    zowner = np.empty(4, dtype=np.int32)
+    zdash = np.empty(4, dtype=np.int32)
+    ends = np.empty((4, 2))
+    ink = np.empty((n_out, n_out), dtype=np.float32)
+    target = np.empty((n_out, n_out), dtype=np.float32)
+    g_max = int(canvas / (plen + thick + margins.min())) + 2
+    counts = np.zeros(g_max * g_max, dtype=np.int32)
+    items = np.empty((g_max * g_max, CELL_CAP), dtype=np.int32)
+    for i in range(seeds.shape[0]):
+        state = new_state(seeds[i])
+        margin = margins[randbelow(state, margins.shape[0])]
+        gap = 2.0 * margin
+        cell = plen + thick + margin
+        g = int(canvas / cell) + 2
+        n_dash, placed, restarts = layout(state, length, canvas, pad, half, thick, gap, margin, continuity,
+                                          dlen, n_distr, seed_distance, radius, dcy, dcx, duy, dux, down,
+                                          drank, counts, items, cell, g, zy, zx, zowner, zdash, ends)
+        if restarts < 0:
+            return i
+        positive = labels[i] == 1
+        m1 = 1 if positive else 2
+        ink[:, :] = 0.0
+        target[:, :] = 0.0
+        for d in range(n_dash):
+            _splat_dash(ink, canvas, dcy[d], dcx[d], duy[d], dux[d], plen, thick, contrast, fo, fw)
+            if down[d] == OWNER_A:
+                _splat_dash(target, canvas, dcy[d], dcx[d], duy[d], dux[d], plen, thick, 1.0, fo, fw)
+        _splat_marker(ink, canvas, ends[0, 0], ends[0, 1], radius, plen, thick, contrast, -1,
+                      n_dash, dcy, dcx, duy, dux, down, near, fo, fw)
+        _splat_marker(target, canvas, ends[0, 0], ends[0, 1], radius, plen, thick, 1.0, OWNER_A,
+                      n_dash, dcy, dcx, duy, dux, down, near, fo, fw)
+        if markers == 2:
+            _splat_marker(ink, canvas, ends[m1, 0], ends[m1, 1], radius, plen, thick, contrast, -1,
+                          n_dash, dcy, dcx, duy, dux, down, near, fo, fw)
+            if positive:
+                _splat_marker(target, canvas, ends[1, 0], ends[1, 1], radius, plen, thick, 1.0, OWNER_A,
+                              n_dash, dcy, dcx, duy, dux, down, near, fo, fw)
+        img = images[i, 0]
+        msk = masks[i]
+        for r in range(n_out):
+            for c in range(n_out):
+                img[r, c] = np.uint8(min(255.0, ink[r, c] * 255.0 + 0.5))
+                msk[r, c] = 1 if target[r, c] >= MASK_THRESHOLD else 0
+        marker0[i, 0] = ends[0, 0] / scale
+        marker0[i, 1] = ends[0, 1] / scale
+        marker1[i, 0] = ends[m1, 0] / scale
+        marker1[i, 1] = ends[m1, 1] / scale
+        n_distractors[i] = placed
+        retries[i] = restarts
+    return -1
+
+
+@njit(cache=True)
+def layout_of(seed, length, canvas, pad, plen, thick, margins, continuity, dlen, n_distr, seed_distance, radius):
+    """The scene of one seed, for tests and audits: dashes (cy, cx, uy, ux, owner, rank),
+    the four target ends, distractors placed, restarts and the margin drawn."""
+    state = new_state(seed)
+    margin = margins[randbelow(state, margins.shape[0])]
+    gap = 2.0 * margin
+    half = 0.5 * plen
+    max_d = 2 * length + n_distr * dlen + 4
+    dcy = np.empty(max_d)
+    dcx = np.empty(max_d)
+    duy = np.empty(max_d)
+    dux = np.empty(max_d)
+    down = np.empty(max_d, dtype=np.int32)
+    drank = np.empty(max_d, dtype=np.int32)
+    zy = np.empty(4)
+    zx = np.empty(4)
+    zowner = np.empty(4, dtype=np.int32)
+    zdash = np.empty(4, dtype=np.int32)
+    ends = np.zeros((4, 2))
+    cell = plen + thick + margin
+    g = int(canvas / cell) + 2
+    counts = np.zeros(g * g, dtype=np.int32)
+    items = np.empty((g * g, CELL_CAP), dtype=np.int32)
+    n_dash, placed, restarts = layout(state, length, canvas, pad, half, thick, gap, margin, continuity, dlen,
+                                      n_distr, seed_distance, radius, dcy, dcx, duy, dux, down, drank, counts,
+                                      items, cell, g, zy, zx, zowner, zdash, ends)
+    dashes = np.empty((n_dash, 6))
+    for d in range(n_dash):
+        dashes[d, 0] = dcy[d]
+        dashes[d, 1] = dcx[d]
+        dashes[d, 2] = duy[d]
+        dashes[d, 3] = dux[d]
+        dashes[d, 4] = down[d]
+        dashes[d, 5] = drank[d]
+    return dashes, ends, placed, restarts, margin
+
+
+@njit(cache=True)
+def shard_labels(seed, count):
+    """Labels of one shard: exactly count // 2 positives (one more, by seed, if count is
+    odd), in an order shuffled by the shard's seed (Fisher-Yates)."""
+    state = new_state(seed)
+    positives = count // 2
+    if count % 2 == 1 and randbelow(state, 2) == 1:
+        positives += 1
+    labels = np.zeros(count, dtype=np.int64)
+    labels[:positives] = 1
+    for i in range(count - 1, 0, -1):
+        j = randbelow(state, i + 1)
+        t = labels[i]
+        labels[i] = labels[j]
+        labels[j] = t
+    return labels
+
+
+def area_weights(canvas, out):
+    """Forward area-resampling shares from ``canvas`` to ``out`` pixels per side.
+
+    Output pixel o covers canvas [o*f, (o+1)*f) with f = canvas/out >= 1, so canvas pixel
+    p overlaps at most two output pixels; fo[p, k] names them and fw[p, k] is the overlap
+    divided by f (0 for an unused slot). Summed over both axes, a canvas pixel's ink is
+    spread with total weight 1/f^2: the area average.
+    """
+    if out > canvas:
+        raise ValueError(f"output side {out} exceeds the canvas {canvas}")
+    f = canvas / out
+    fo = np.zeros((canvas, 2), dtype=np.int64)
+    fw = np.zeros((canvas, 2), dtype=np.float32)
+    for p in range(canvas):
+        k = 0
+        for o in range(int(p // f), min(int((p + 1) // f) + 1, out)):
+            share = min(p + 1, (o + 1) * f) - max(p, o * f)
+            if share > 1e-9:
+                fo[p, k] = o
+                fw[p, k] = share / f
+                k += 1
+    return fo, fw
