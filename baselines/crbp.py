@@ -76,7 +76,7 @@ def rbp_unroll(model, x, steps, neumann_steps=NEUMANN_STEPS, tol=1e-6):
         state = model.init_state(drive, x)
         # The drive is detached here only for the graph-free steps; the last step uses
         # the attached drive, so its gradient still reaches the stem.
-        d0 = _detach(drive)
+        d0 = detach(drive)
         for t in range(steps - 1):
             state = model.step(d0, state, t)
     prev = _like(state, tuple(p.detach().requires_grad_(True) for p in _as_tuple(state)))
@@ -86,13 +86,14 @@ def rbp_unroll(model, x, steps, neumann_steps=NEUMANN_STEPS, tol=1e-6):
     return drive, prev, _like(last, tuple(wrapped)), info
 
 
-def _detach(drive):
+def detach(drive):
+    """A copy of a drive or state (tensor, tuple, list or dict of them) cut from the graph."""
     if isinstance(drive, torch.Tensor):
         return drive.detach()
     if isinstance(drive, dict):
-        return {k: _detach(v) for k, v in drive.items()}
+        return {k: detach(v) for k, v in drive.items()}
     if isinstance(drive, (tuple, list)):
-        return type(drive)(_detach(v) for v in drive)
+        return type(drive)(detach(v) for v in drive)
     return drive
 
 

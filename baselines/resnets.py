@@ -35,6 +35,8 @@ def maze_style_head(task, width):
 class RecurrentResNet(RecurrentModel):
     """R-ResNet (``recall=False``) or DeepThinking with recall (``recall=True``)."""
 
+    recurrent_prefixes = ("project.", "block.")     # the weight-shared part (DT-R: lr / 30)
+
     def __init__(self, task, width, steps, recall):
         super().__init__()
         self.train_steps, self.recall = steps, recall

@@ -1,0 +1,397 @@
+"""The training loop: recipe defaults, epochs with validation, checkpoints every epoch and
+exact resume, a JSON-lines log, and at the end the weights and the harness's results file.
+
+Everything random is seeded from ``seed`` (model initialisation, batch order per epoch,
+the progressive loss's draws per batch), so an interrupted run resumed from its last
+checkpoint continues exactly as an uninterrupted one (on the same device).
+"""
+import dataclasses
+import json
+import math
+import os
+import resource
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .. import contract, metrics, suite
+from ..data import ShardDataset
+from ..errors import HarnessError
+from . import algorithms, losses
+from .recipes import recipe_for
+
+CHECKPOINT = "checkpoint.pt"
+WEIGHTS = "model.pt"
+LOG = "log.jsonl"
+RESULTS = "results.json"
+
+
+@dataclass
+class TrainConfig:
+    model: str                          # baseline name, baselines:NAME, or a model file
+    task: str
+    difficulty: int = None              # default: the suite's training difficulty
+    steps: int = None                   # default: the model's recipe
+    algorithm: str = None               # default: the recipe's
+    epochs: int = None
+    batch_size: int = None
+    lr: float = None
+    lcp_weight: float = None
+    lcp_lambda: float = None
+    neumann_steps: int = None
+    progressive_alpha: float = None
+    out: Path = None
+    sets: str = "standard"
+    data_root: Path = suite.DEFAULT_DATA_ROOT
+    device: str = "auto"
+    amp: bool = None                    # None: bfloat16 autocast on CUDA only
+    seed: int = 0
+    limit_batches: int = None           # at most this many batches per epoch
+    val_limit: int = None               # at most this many validation images
+    num_workers: int = 0
+    evaluate: bool = True
+    eval_difficulties: list = None
+    eval_steps: list = None
+    log_every: int = 10
+    progress: bool = True
+    generate_workers: int = 1
+    echo: callable = field(default=None, repr=False)
+
+
+@dataclass
+class Run:
+    config: TrainConfig
+    spec: object
+    source: object
+    baseline: str
+    recipe: object
+    algorithm: str
+    info: object
+    device: torch.device
+    out: Path
+
+
+def _source_spec(model):
+    import baselines
+
+    if model in baselines.names():
+        return f"{contract.BASELINE_PREFIX}{model}", model
+    if model.startswith(contract.BASELINE_PREFIX):
+        return model, model[len(contract.BASELINE_PREFIX):]
+    return model, None
+
+
+def _device(name):
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise HarnessError(f"device {name!r} is not a torch device (auto, cpu, cuda, cuda:0, ...)") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise HarnessError(f"device {name!r} asked but CUDA is not available here; use --device cpu")
+    return device
+
+
+def _positive(name, value):
+    if value is not None and value < 1:
+        raise HarnessError(f"{name} {value} is not allowed; must be >= 1")
+
+
+def resolve(config):
+    """Check every option before any data is generated or any file written."""
+    spec = suite.get(config.task)
+    suite.check_regime(config.sets)
+    difficulty = config.difficulty if config.difficulty is not None else spec.default_train
+    if difficulty not in spec.train_difficulties:
+        raise HarnessError(f"difficulty {difficulty} is not a {config.task} training set; allowed: "
+                           f"{', '.join(map(str, spec.train_difficulties))}")
+    for name in ("steps", "epochs", "batch_size", "limit_batches", "val_limit"):
+        _positive(name.replace("_", "-"), getattr(config, name))
+    if config.neumann_steps is not None and config.neumann_steps < 0:
+        raise HarnessError(f"neumann-steps {config.neumann_steps} is not allowed; must be >= 0")
+    if config.algorithm is not None and config.algorithm not in algorithms.ALGORITHMS:
+        raise HarnessError(f"unknown algorithm {config.algorithm!r}; allowed: {', '.join(algorithms.ALGORITHMS)}")
+    source_spec, baseline = _source_spec(str(config.model))
+    source = contract.load_source(source_spec)
+    recipe = recipe_for(baseline, config.task).replace(
+        epochs=config.epochs, batch_size=config.batch_size, lr=config.lr, lcp_weight=config.lcp_weight,
+        lcp_lambda=config.lcp_lambda, neumann_steps=config.neumann_steps, progressive_alpha=config.progressive_alpha)
+    algorithm = config.algorithm or recipe.algorithm
+    info = spec.info(difficulty)
+    if config.steps is not None:
+        info = dataclasses.replace(info, train_steps=int(config.steps))
+    name = baseline or source.name
+    out = Path(config.out) if config.out else Path("runs") / f"{name}-{config.task}{difficulty}-{algorithm}"
+    config = dataclasses.replace(config, difficulty=difficulty, algorithm=algorithm)
+    return Run(config, spec, source, baseline, recipe, algorithm, info, _device(config.device), out)
+
+
+def _build(run):
+    torch.manual_seed(run.config.seed)
+    model = contract.build(run.source, run.info)
+    problem = algorithms.check(model, run.algorithm)
+    if problem:
+        raise HarnessError(f"--algorithm {run.algorithm}: {problem}")
+    recurrent = getattr(model, "recurrent", True)
+    steps = int(getattr(model, "train_steps", None) or run.info.train_steps) if recurrent else 1
+    return model.to(run.device), steps
+
+
+def _param_groups(model, recipe):
+    """Weight-shared block at lr * recurrent_lr_factor (DT-R), everything else at lr."""
+    prefixes = tuple(getattr(model, "recurrent_prefixes", ()))
+    params = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    if recipe.recurrent_lr_factor == 1 or not prefixes:
+        return [{"params": [p for _, p in params], "lr": recipe.lr}]
+    rec = [p for n, p in params if n.startswith(prefixes)]
+    rest = [p for n, p in params if not n.startswith(prefixes)]
+    return [{"params": rest, "lr": recipe.lr}, {"params": rec, "lr": recipe.lr * recipe.recurrent_lr_factor}]
+
+
+def _optimizer(model, recipe):
+    groups = _param_groups(model, recipe)
+    if recipe.optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=recipe.lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay)
+    if recipe.optimizer == "adamw":
+        return torch.optim.AdamW(groups, lr=recipe.lr, weight_decay=recipe.weight_decay)
+    return torch.optim.Adam(groups, lr=recipe.lr, weight_decay=recipe.weight_decay)
+
+
+def _schedule(warmup, total):
+    """Linear warmup over ``warmup`` iterations, then cosine decay to zero at ``total``."""
+    def factor(i):
+        if i < warmup:
+            return (i + 1) / warmup
+        span = max(1, total - warmup)
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, (i - warmup) / span)))
+    return factor
+
+
+def _mix(*words):
+    """A 63-bit seed from integers (batch order and draws of one epoch/batch)."""
+    return int(np.random.SeedSequence([int(w) for w in words]).generate_state(2, np.uint32).view(np.uint64)[0] >> 1)
+
+
+def _batches(n, batch_size, seed, epoch, limit):
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(_mix(seed, epoch, 1)))
+    full = n // batch_size if n >= batch_size else 1
+    batches = [order[i * batch_size:(i + 1) * batch_size] for i in range(full)]
+    return batches[:limit] if limit else batches
+
+
+def _identity(run, steps):
+    c = run.config
+    return {"model": run.source.spec, "model_sha256": run.source.sha256, "task": c.task,
+            "difficulty": c.difficulty, "sets": c.sets, "steps": steps, "algorithm": run.algorithm,
+            "recipe": dataclasses.asdict(run.recipe), "seed": c.seed, "limit_batches": c.limit_batches}
+
+
+class Log:
+    """JSON lines appended to ``log.jsonl`` (one object per event, flushed each time)."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+
+    def write(self, event, **fields):
+        record = {"event": event, "time": round(time.time(), 3), **fields}
+        with open(self.path, "a") as f:
+            f.write(json.dumps(record, sort_keys=True) + "\n")
+        return record
+
+
+def _save_atomic(obj, path):
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def _autocast(device, amp):
+    on = device.type == "cuda" and (amp is None or amp)
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=on)
+
+
+def _stack(ds, idx):
+    items = [ds[int(i)] for i in idx]
+    return torch.stack([x for x, _ in items]), torch.stack([y for _, y in items])
+
+
+def _data(run):
+    c = run.config
+    folders = {}
+    for split in ("train", "val"):
+        data = suite.DataSpec(c.task, c.sets, c.difficulty, split)
+        folders[split] = suite.ensure(data, c.data_root, workers=c.generate_workers)
+    return ShardDataset(folders["train"]), ShardDataset(folders["val"])
+
+
+def validate(model, ds, steps, loss_fn, metric, device, batch_size, amp, limit=None):
+    """Mean loss and mean metric of ``model`` at ``steps`` on (the first ``limit`` of) ``ds``."""
+    model.eval()
+    n = min(len(ds), limit or len(ds))
+    total_loss, scores = 0.0, []
+    with torch.no_grad(), _autocast(device, amp):
+        for lo in range(0, n, batch_size):
+            x, y = _stack(ds, range(lo, min(n, lo + batch_size)))
+            x, y = x.to(device), y.to(device)
+            logits = model(x, steps) if getattr(model, "recurrent", True) else model(x)
+            total_loss += float(loss_fn(logits, y, x)) * len(x)
+            scores.append(metric(metrics.predictions(logits).cpu(), y.cpu(), x.cpu()))
+    model.train()
+    return total_loss / n, float(np.concatenate(scores).mean())
+
+
+def train(config):
+    """Train (or resume) one model; returns a summary dict (paths, history, results)."""
+    run = resolve(config)
+    c, recipe, device = run.config, run.recipe, run.device
+    echo = c.echo or (lambda msg: None)
+    model, steps = _build(run)
+    train_ds, val_ds = _data(run)
+    loss_fn = losses.LOSSES[losses.default_loss(c.task, run.info.output)]
+    metric = metrics.METRICS[run.spec.metric]
+    batch_size = min(recipe.batch_size, len(train_ds))
+    per_epoch = len(_batches(len(train_ds), batch_size, c.seed, 0, c.limit_batches))
+    total = per_epoch * recipe.epochs
+    opt = _optimizer(model, recipe)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, _schedule(round(recipe.warmup_epochs * per_epoch), total))
+
+    run.out.mkdir(parents=True, exist_ok=True)
+    log = Log(run.out / LOG)
+    identity = _identity(run, steps)
+    start, history, step = 0, [], 0
+    ckpt_path = run.out / CHECKPOINT
+    if ckpt_path.exists():
+        start, step, history = _resume(ckpt_path, identity, model, opt, sched)
+        log.write("resume", epoch=start, step=step)
+        echo(f"{run.out}: resuming after epoch {start}")
+    else:
+        log.write("start", identity=identity, parameters=sum(p.numel() for p in model.parameters()),
+                  train_count=len(train_ds), val_count=len(val_ds), batches_per_epoch=per_epoch,
+                  device=str(device))
+
+    for epoch in range(start, recipe.epochs):
+        t0 = time.perf_counter()
+        if device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(device)
+        batches = _batches(len(train_ds), batch_size, c.seed, epoch, c.limit_batches)
+        losses_seen, skipped = [], 0
+        with _progress(len(batches), f"epoch {epoch + 1}/{recipe.epochs}", c.progress) as tick:
+            for b, idx in enumerate(batches):
+                x, y = _stack(train_ds, idx)
+                x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+                gen = torch.Generator().manual_seed(_mix(c.seed, epoch, b, 2))
+                with _autocast(device, c.amp):
+                    loss, _, stats = algorithms.training_loss(model, x, y, loss_fn, run.algorithm, steps, recipe, gen)
+                opt.zero_grad(set_to_none=True)
+                if not torch.isfinite(loss):
+                    skipped += 1                   # keep the weights; the log says how often
+                else:
+                    loss.backward()
+                    if recipe.clip_grad_norm:
+                        torch.nn.utils.clip_grad_norm_(model.parameters(), recipe.clip_grad_norm)
+                    opt.step()
+                    losses_seen.append(float(loss.detach()))
+                sched.step()
+                step += 1
+                if c.log_every and (b % c.log_every == 0 or b == len(batches) - 1):
+                    fields = {"epoch": epoch + 1, "batch": b, "step": step, "loss": float(loss.detach()),
+                              "lr": opt.param_groups[0]["lr"]}
+                    if "lcp" in stats:
+                        fields["lcp"] = stats["lcp"]
+                    if "neumann" in stats and "neumann_steps" in stats["neumann"]:
+                        fields["neumann_steps"] = stats["neumann"]["neumann_steps"]
+                    log.write("batch", **fields)
+                if tick:
+                    tick(1)
+        val_loss, val_metric = validate(model, val_ds, steps, loss_fn, metric, device, batch_size, c.amp, c.val_limit)
+        record = {"epoch": epoch + 1, "step": step, "train_loss": float(np.mean(losses_seen)) if losses_seen else None,
+                  "val_loss": val_loss, f"val_{run.spec.metric}": val_metric, "skipped_batches": skipped,
+                  "seconds": round(time.perf_counter() - t0, 3), **_memory(device)}
+        history.append(record)
+        log.write("epoch", **record)
+        _save_atomic({"identity": identity, "epoch": epoch + 1, "step": step, "history": history,
+                      "model": model.state_dict(), "optimizer": opt.state_dict(),
+                      "scheduler": sched.state_dict()}, ckpt_path)
+        train_loss = "n/a" if record["train_loss"] is None else f"{record['train_loss']:.4f}"
+        echo(f"epoch {epoch + 1}/{recipe.epochs}: train loss {train_loss}, val loss {val_loss:.4f}, "
+             f"val {run.spec.metric} {val_metric:.4f} (checkpoint saved)")
+
+    weights = run.out / WEIGHTS
+    _save_atomic(model.state_dict(), weights)
+    summary = {"out": str(run.out), "weights": str(weights), "history": history, "steps": steps,
+               "algorithm": run.algorithm, "results": None}
+    if c.evaluate:
+        summary["results"] = str(_evaluate(run, steps, weights, log, model))
+    log.write("end", **{k: v for k, v in summary.items() if k != "history"})
+    return summary
+
+
+def _resume(path, identity, model, opt, sched):
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    saved = state.get("identity", {})
+    for key in identity:
+        if saved.get(key) != identity[key]:
+            raise HarnessError(f"{path}: belongs to another run ({key} = {saved.get(key)!r} there, "
+                               f"{identity[key]!r} now); use another --out or delete that folder")
+    model.load_state_dict(state["model"])
+    opt.load_state_dict(state["optimizer"])
+    sched.load_state_dict(state["scheduler"])
+    return state["epoch"], state["step"], state["history"]
+
+
+def _memory(device):
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024      # Linux: KiB
+    out = {"max_rss_bytes": int(rss)}
+    if device.type == "cuda":
+        out["cuda_peak_bytes"] = int(torch.cuda.max_memory_allocated(device))
+    return out
+
+
+def _standard(run):
+    c = run.config
+    overrides = (c.epochs, c.batch_size, c.lr, c.lcp_weight, c.lcp_lambda, c.neumann_steps, c.progressive_alpha,
+                 c.limit_batches, c.steps)
+    default_algorithm = recipe_for(run.baseline, c.task).algorithm
+    return c.sets == "standard" and all(v is None for v in overrides) and run.algorithm == default_algorithm
+
+
+def _evaluate(run, steps, weights, log, model):
+    """The harness's evaluation of the trained weights; results beside them."""
+    from .. import evaluate as ev
+    from .. import outputs
+
+    c = run.config
+    cfg = ev.EvalConfig(model=run.source.spec, task=c.task, sets=c.sets, train_difficulty=c.difficulty,
+                        train_steps=steps if getattr(model, "recurrent", True) else None,
+                        difficulties=c.eval_difficulties, steps=c.eval_steps, weights=weights,
+                        device=str(run.device), data_root=c.data_root,
+                        recipe="standard recipe" if _standard(run) else "free",
+                        name=f"{run.baseline or run.source.name} ({run.algorithm})",
+                        generate_workers=c.generate_workers)
+    results, samples = ev.evaluate(cfg)
+    path = run.out / RESULTS
+    outputs.write_all(results, samples, path)
+    log.write("results", path=str(path), derived=results.get("derived"))
+    return path
+
+
+class _progress:
+    """click's progress bar on a terminal; a no-op otherwise."""
+
+    def __init__(self, total, label, enabled):
+        self.bar = None
+        if enabled and sys.stderr.isatty():
+            import click
+            self.bar = click.progressbar(length=total, label=label, file=sys.stderr, show_pos=True)
+
+    def __enter__(self):
+        return self.bar.__enter__().update if self.bar else None
+
+    def __exit__(self, *exc):
+        if self.bar:
+            self.bar.__exit__(*exc)

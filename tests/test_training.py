@@ -1,0 +1,167 @@
+"""Training loops on quick maze data: loss goes down, exact resume, algorithms, CLI."""
+import json
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+import baselines
+from benchmark import contract, suite
+from benchmark.errors import HarnessError
+from benchmark.training import TrainConfig, algorithms, train
+from benchmark.training import loop as tl
+from benchmark.training.losses import LOSSES, focal, maze_cross_entropy
+from benchmark.training.recipes import Recipe
+
+TINY_MODEL = """
+import baselines
+def build_model(task):
+    return baselines.get("{name}")(task, {settings})
+"""
+
+
+@pytest.fixture(scope="module")
+def data_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("suite")
+    for split in ("train", "val"):
+        suite.ensure(suite.DataSpec("mazes", "quick", 9, split), root)
+    return root
+
+
+def model_file(tmp_path, name="locrnn", settings="width=6, steps=4"):
+    path = tmp_path / f"tiny_{name.replace('-', '_')}.py"
+    path.write_text(TINY_MODEL.format(name=name, settings=settings))
+    return path
+
+
+def config(tmp_path, data_root, **kw):
+    base = dict(model=str(model_file(tmp_path)), task="mazes", sets="quick", epochs=1, batch_size=16,
+                limit_batches=4, lr=1e-2, val_limit=32, data_root=data_root, device="cpu",
+                evaluate=False, out=tmp_path / "run", progress=False)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def test_training_reduces_the_loss(tmp_path, data_root):
+    cfg = config(tmp_path, data_root, epochs=1, limit_batches=30, val_limit=64)
+    run = tl.resolve(cfg)
+    model, steps = tl._build(run)
+    _, val = tl._data(run)
+    before, _ = tl.validate(model, val, steps, maze_cross_entropy, lambda p, t, x: (p == p).float().mean((1, 2)),
+                            torch.device("cpu"), 16, None, limit=64)
+    summary = train(cfg)
+    after = summary["history"][-1]["val_loss"]
+    assert after < before - 0.01          # ln 2 = 0.693 at the start
+    lines = [json.loads(l) for l in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert [l["event"] for l in lines][0] == "start" and lines[-1]["event"] == "end"
+    assert any(l["event"] == "epoch" and "val_maze_exact" in l for l in lines)
+    # The weights file loads with weights_only into a freshly built model.
+    fresh = contract.build(run.source, run.info)
+    contract.load_weights(fresh, tmp_path / "run" / "model.pt")
+
+
+def test_resume_after_interruption_equals_uninterrupted(tmp_path, data_root):
+    kw = dict(epochs=2, limit_batches=3, algorithm="progressive")
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    whole = train(config(tmp_path / "a", data_root, out=tmp_path / "a" / "run", **kw))
+
+    def interrupt(msg):
+        if msg.startswith("epoch 1/2"):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(config(tmp_path / "b", data_root, out=tmp_path / "b" / "run", echo=interrupt, **kw))
+    assert not (tmp_path / "b" / "run" / "model.pt").exists()
+    resumed = train(config(tmp_path / "b", data_root, out=tmp_path / "b" / "run", **kw))
+    a = torch.load(whole["weights"], weights_only=True)
+    b = torch.load(resumed["weights"], weights_only=True)
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    assert [h["val_loss"] for h in whole["history"]] == [h["val_loss"] for h in resumed["history"]]
+    events = [json.loads(l)["event"] for l in (tmp_path / "b" / "run" / "log.jsonl").read_text().splitlines()]
+    assert "resume" in events
+
+
+def test_resume_refuses_another_run(tmp_path, data_root):
+    train(config(tmp_path, data_root, limit_batches=1))
+    with pytest.raises(HarnessError, match="belongs to another run .*algorithm"):
+        train(config(tmp_path, data_root, limit_batches=1, algorithm="cbptt"))
+
+
+@pytest.mark.parametrize("algorithm", ["bptt", "progressive", "rbp", "crbp", "cbptt"])
+def test_every_algorithm_gives_finite_gradients(algorithm):
+    from benchmark import taskinfo as ti
+    task = ti.mazes(5)
+    torch.manual_seed(0)
+    model = baselines.get("hgru")(task, width=4, kernel=3, steps=4)
+    x = torch.rand(3, 3, task.height, task.width)
+    y = (torch.rand(3, task.height, task.width) > 0.8).long()
+    loss, logits, stats = algorithms.training_loss(model, x, y, maze_cross_entropy, algorithm, 4, Recipe(),
+                                                   torch.Generator().manual_seed(0))
+    loss.backward()
+    assert logits.shape == (3, 2, task.height, task.width)
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
+    assert ("lcp" in stats) == (algorithm in ("crbp", "cbptt"))
+    if algorithm == "progressive":
+        assert 0 <= stats["progressive_n"] < 4 and 1 <= stats["progressive_k"] <= 4 - stats["progressive_n"]
+
+
+def test_algorithm_checks():
+    from benchmark import taskinfo as ti
+    ff = baselines.get("resnet12")(ti.mazes(5), width=4)
+    assert "feedforward" in algorithms.check(ff, "crbp")
+    assert algorithms.check(ff, "bptt") is None
+
+    class OnlyForward(torch.nn.Module):
+        recurrent = True
+
+        def forward(self, x, steps):
+            return x
+    assert "step function" in algorithms.check(OnlyForward(), "rbp")
+    assert "unknown algorithm" in algorithms.check(ff, "sgd")
+
+
+def test_losses_against_hand_computation():
+    logits = torch.tensor([[[[2.0, 0.0]], [[0.0, 1.0]]]])     # [1, 2, 1, 2]
+    target = torch.tensor([[[0, 1]]])
+    images = torch.tensor([[[[1.0, 0.0]]]]).expand(1, 3, 1, 2)  # second pixel is wall
+    p0 = torch.softmax(torch.tensor([2.0, 0.0]), 0)[0]
+    assert maze_cross_entropy(logits, target, images).item() == pytest.approx(-torch.log(p0).item(), rel=1e-6)
+    p1 = torch.softmax(torch.tensor([0.0, 1.0]), 0)[1]
+    expected = (-(1 - p0) ** 2 * torch.log(p0) - (1 - p1) ** 2 * torch.log(p1)) / 2
+    assert focal(logits, target, images).item() == pytest.approx(expected.item(), rel=1e-6)
+    assert set(LOSSES) == {"ce", "maze-ce", "focal"}
+
+
+def test_cli_trains_and_writes_results(tmp_path, data_root):
+    from benchmark.cli import main
+    from leaderboard import results as rs
+
+    path = model_file(tmp_path, "convgru-relu", "width=4, kernel=3, steps=3")
+    out = tmp_path / "cli-run"
+    args = ["train", str(path), "--task", "mazes", "--quick", "--epochs", "1", "--batch-size", "16",
+            "--limit-batches", "2", "--val-limit", "16", "--device", "cpu", "--data-root", str(data_root),
+            "--out", str(out), "--eval-difficulties", "9", "--eval-steps", "1,3,6", "--quiet"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    results = rs.load(out / "results.json")
+    assert results["model"]["train"] == {"difficulty": 9, "steps": 3}
+    assert results["model"]["recipe"] == "free"
+    assert (out / "checkpoint.pt").exists() and (out / "model.pt").exists()
+    bad = CliRunner().invoke(main, ["train", str(path), "--task", "mazes", "--difficulty", "10", "--quick",
+                                    "--data-root", str(data_root), "--out", str(tmp_path / "x")])
+    assert bad.exit_code == 2 and "difficulty 10" in bad.output
+    assert not (tmp_path / "x").exists()
+    missing = CliRunner().invoke(main, ["train", str(tmp_path / "nope.py"), "--task", "mazes", "--quick"])
+    assert missing.exit_code == 2 and "no such model file" in missing.output
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [n for n in baselines.names() if not n.startswith("feedback")])
+def test_every_mazes_baseline_trains_with_its_recipe(tmp_path, data_root, name):
+    cfg = TrainConfig(model=name, task="mazes", sets="quick", epochs=1, batch_size=8, limit_batches=1, val_limit=8,
+                      data_root=data_root, device="cpu", evaluate=False, out=tmp_path / name, progress=False)
+    summary = train(cfg)
+    assert summary["history"][0]["train_loss"] is not None
