@@ -105,7 +105,7 @@ def write_idx(path, array, compress=None):
     data = struct.pack(f">I{array.ndim}I", magic, *array.shape) + array.tobytes()
     path = Path(path)
     if compress if compress is not None else path.suffix == ".gz":
-        data = gzip.compress(data, mtime=0)
+        data = gzip.compress(data, compresslevel=1, mtime=0)
     path.write_bytes(data)
     return path
 
