@@ -98,3 +98,18 @@ def test_feedforward_gives_one_column(tmp_path):
 def test_unknown_baseline_is_one_line():
     with pytest.raises(ContractError, match=r"C0[12]: baselines:surely-not-a-model"):
         contract.load_source("baselines:surely-not-a-model")
+
+
+def test_baselines_resolve_through_the_same_path():
+    import importlib.util
+
+    if importlib.util.find_spec("baselines") is None:
+        pytest.skip("no baselines package")
+    import baselines
+
+    if not hasattr(baselines, "get") or "convgru" not in baselines.names():
+        pytest.skip("baselines registry without convgru")
+    source = contract.load_source("baselines:convgru")
+    assert source.builder is baselines.get("convgru") and len(source.sha256) == 64
+    model = contract.build(source, TASK)
+    assert isinstance(model, torch.nn.Module)

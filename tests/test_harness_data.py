@@ -114,3 +114,22 @@ def test_clutter_without_sources_is_one_line(monkeypatch, tmp_path):
         suite.data_spec("clutter", "quick", 8, "test").plan(tmp_path)
     except HarnessError as exc:
         assert str(exc).startswith("quick/clutter/8/test: ") and "\n" not in str(exc)
+
+
+def test_cli_data_prepare_and_list(tmp_path):
+    from click.testing import CliRunner
+
+    from benchmark.cli import main
+
+    runner = CliRunner()
+    args = ["--task", "mazes", "--quick", "--data-root", str(tmp_path)]
+    result = runner.invoke(main, ["data", "prepare", *args, "--split", "test", "--difficulties", "9,11", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "generated 200 samples" in result.output
+    again = runner.invoke(main, ["data", "prepare", *args, "--split", "test", "--difficulties", "9", "--quiet"])
+    assert again.exit_code == 0 and again.output.strip().endswith(": ready")
+    listing = runner.invoke(main, ["data", "list", *args]).output
+    digest = mf.manifest_sha256(tmp_path / "quick" / "mazes" / "9" / "test")
+    assert f"quick/mazes/9/test" in listing and digest in listing and "not generated" in listing
+    bad = runner.invoke(main, ["data", "prepare", "--task", "mazes", "--difficulties", "10", "--data-root", str(tmp_path)])
+    assert bad.exit_code == 2 and "no standard mazes set" in bad.output

@@ -93,8 +93,9 @@ def test_bad_results_are_rejected_and_board_untouched(env, tmp_path, change, wor
     assert board.read_bytes() == before
 
 
-def test_unverifiable_data_is_rejected(env, tmp_path):
+def test_unverifiable_data_is_rejected(env, tmp_path, monkeypatch):
     _, _, res = env
+    monkeypatch.setattr(lb, "PINNED_MANIFESTS", tmp_path / "no-pins.json")
     with pytest.raises(ResultsError, match="cannot check dataset quick/mazes/9/test.*bench data prepare --task mazes --quick"):
         lb.submit(save(tmp_path, res["RECURRENT"]), tmp_path / "b.json", tmp_path / "empty-data")
 
@@ -153,3 +154,18 @@ def test_html_page_has_every_entry_and_plot(env, tmp_path):
     assert html.count("<img ") == 2 and "recurrent" in html and "feedforward" in html
     for png in (tmp_path / "site").glob("*.png"):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_pinned_manifests_match_freshly_generated_quick_sets(env, tmp_path):
+    """The suite's pinned hashes are reproducible: same bytes here as where they were pinned."""
+    _, root, _ = env
+    pinned = lb.pinned_manifests()
+    for d in suite.default_test_difficulties("mazes", "quick"):
+        key = f"quick/mazes/{d}/test"
+        assert pinned[key] == suite.manifest_hash(suite.data_spec("mazes", "quick", d, "test"), root)
+
+
+def test_submit_checks_pinned_hashes_without_local_data(env, tmp_path):
+    _, _, res = env
+    entry = lb.submit(save(tmp_path, res["RECURRENT"]), tmp_path / "b.json", tmp_path / "no-data-here")
+    assert entry["datasets"]["9"] == lb.pinned_manifests()["quick/mazes/9/test"]
