@@ -195,11 +195,16 @@ def _fill(model, ds, cols, metric, secondary, device, batch_size, amp, channels_
         if channels_last:
             xd = xd.contiguous(memory_format=torch.channels_last)
         with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-            with timer:
-                outs = []
-                for t, out in contract.budgets_outputs(model, xd, cols):
-                    outs.append((t, out.float()))
-            for t, out in outs:
+            outputs = contract.budgets_outputs(model, xd, cols)
+            while True:
+                # Only the model's own work is timed; each step is scored as soon as it is
+                # yielded, so memory never holds more than one step's logits.
+                with timer:
+                    item = _next_output(outputs, x)
+                if item is None:
+                    break
+                t, out = item
+                out = out.float()
                 _check_output(out, b, x, ds, t)
                 pred = metrics.predictions(out).cpu()
                 i = index[t]
@@ -211,6 +216,16 @@ def _fill(model, ds, cols, metric, secondary, device, batch_size, amp, channels_
         first += b
         if config.progress:
             config.progress(b)
+
+
+def _next_output(outputs, x):
+    try:
+        return next(outputs, None)
+    except (ContractError, torch.cuda.OutOfMemoryError):
+        raise
+    except Exception as exc:  # the user's model failed: one line, not a traceback
+        raise ContractError("P01", f"the model raised {type(exc).__name__} on {x.shape[2]}x{x.shape[3]} inputs: "
+                                   f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
 
 
 def _check_output(out, b, x, ds, t):

@@ -144,6 +144,7 @@ def test_cli_preflight_exit_codes(tmp_path):
     (["evaluate", "{nobuild}", "--task", "mazes", "--quick"], "C02"),
     (["evaluate", "{shape}", "--task", "mazes", "--quick", "--difficulties", "9"], "P02"),
     (["evaluate", "{nan}", "--task", "mazes", "--quick", "--difficulties", "9"], "P03"),
+    (["evaluate", "{fixed}", "--task", "mazes", "--quick", "--difficulties", "9,11"], "P01: the model raised RuntimeError on 28x28"),
     (["evaluate", "{ok}", "--task", "mazes", "--quick", "--weights", "{badweights}"], "do not fit"),
     (["evaluate", "{ok}", "--task", "nope", "--quick"], "unknown task"),
     (["evaluate", "{ok}", "--task", "mazes", "--quick", "--steps", "0:3"], "between 1 and"),
@@ -155,6 +156,7 @@ def test_cli_bad_inputs_are_one_line_exit_2(tmp_path, data_root, args, words):
     files = {"nobuild": models.write(tmp_path, "nobuild", models.NO_BUILD),
              "shape": models.write(tmp_path, "shape", models.WRONG_SHAPE),
              "nan": models.write(tmp_path, "nan", models.NAN_OUTPUT),
+             "fixed": models.write(tmp_path, "fixed", models.FIXED_SIZE),
              "ok": models.write(tmp_path, "ok", models.RECURRENT)}
     torch.save({"w": torch.zeros(2)}, tmp_path / "bad.pt")
     files["badweights"] = tmp_path / "bad.pt"

@@ -131,3 +131,6 @@ def write(folder, name, source):
 
 # The same recurrent model without iterate(): the harness must call forward per budget.
 RECURRENT_NO_ITERATE = RECURRENT.replace("def iterate(", "def unroll(").replace("self.iterate(", "self.unroll(")
+
+# Works at the training size only (not fully convolutional): fails on larger mazes.
+FIXED_SIZE = FEEDFORWARD.replace("return self.body(x)", "return self.body(x).reshape(x.shape[0], 2, 24, 24)")
