@@ -78,7 +78,7 @@ def data_group():
 @data_group.command("prepare")
 @click.option("--task", required=True, help="Suite task (mazes, pathfinder, ...).")
 @click.option("--quick", is_flag=True, help="The quick sets (laptop and CI sized).")
-@click.option("--split", "splits", type=click.Choice(["train", "test", "all"]), default="all", show_default=True)
+@click.option("--split", "splits", type=click.Choice(["train", "val", "test", "all"]), default="all", show_default=True)
 @click.option("--difficulties", default=None, help="Only these difficulties (comma list).")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1), help="Generator processes.")
 @data_root_option
@@ -92,7 +92,7 @@ def data_prepare(task, quick, splits, difficulties, workers, data_root, quiet):
     suite.get(task)
     regime = "quick" if quick else "standard"
     wanted = parse_difficulties(difficulties) if difficulties else None
-    chosen = ("train", "test") if splits == "all" else (splits,)
+    chosen = suite.SPLITS if splits == "all" else (splits,)
     sets = suite.sets(task, regime, chosen, wanted)
     if not sets:
         raise HarnessError(f"no {regime} {task} set matches --split {splits} --difficulties {difficulties}")

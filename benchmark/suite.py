@@ -20,6 +20,7 @@ from .errors import HarnessError
 
 SUITE_VERSION = "1.0"
 REGIMES = ("standard", "quick")
+SPLITS = ("train", "val", "test")     # val: at the training difficulties, test-sized
 DEFAULT_DATA_ROOT = Path("data") / "suite"
 
 
@@ -49,6 +50,7 @@ class TaskSpec:
         return taskinfo.BUILDERS[self.name](difficulty if difficulty is not None else self.default_train)
 
     def count(self, regime, split, difficulty):
+        """Samples of a set; validation sets (at training difficulties) are test-sized."""
         c = self.counts[regime]
         if split == "train":
             return c.train
@@ -131,19 +133,21 @@ class DataSpec:
 def data_spec(task, regime, difficulty, split):
     spec = get(task)
     check_regime(regime)
-    allowed = spec.train_difficulties if split == "train" else spec.test_difficulties
+    if split not in SPLITS:
+        raise HarnessError(f"unknown split {split!r}; allowed: {', '.join(SPLITS)}")
+    allowed = spec.test_difficulties if split == "test" else spec.train_difficulties
     if difficulty not in allowed:
         raise HarnessError(f"{task} has no standard {split} set at difficulty {difficulty}; "
                            f"allowed: {', '.join(map(str, allowed))}")
     return DataSpec(task, regime, int(difficulty), split)
 
 
-def sets(task, regime, splits=("train", "test"), difficulties=None):
+def sets(task, regime, splits=SPLITS, difficulties=None):
     """Every DataSpec of a task and regime (optionally only some difficulties)."""
     spec = get(task)
     out = []
     for split in splits:
-        pool = spec.train_difficulties if split == "train" else spec.test_difficulties
+        pool = spec.test_difficulties if split == "test" else spec.train_difficulties
         for d in pool:
             if difficulties is None or d in difficulties:
                 out.append(DataSpec(task, regime, d, split))
