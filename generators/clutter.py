@@ -36,6 +36,7 @@ CENTRE_JITTER = 2.5
 # (row, col) of the quadrant centres; quadrant q = object index mod 4.
 QUADRANTS = np.array([[25, 25], [75, 25], [25, 75], [75, 75]], dtype=np.int64)
 N_PERMS = 362880  # 9!
+PAD = SRC + 1
 
 
 def object_side(scale):
@@ -80,14 +81,48 @@ def _span(a0, da, lo, hi, w):
 
 
 @njit(cache=True)
-def _block(src, box, obj, d, zoom, cosa, sina, r_out, c_out, r_in, c_in, h, w):
+def _inside(zr0, zc0, sina, cosa, j, last):
+    zr = zr0 + sina * j
+    zc = zc0 + cosa * j
+    return zr >= 0.0 and zr <= last and zc >= 0.0 and zc <= last
+
+
+@njit(cache=True)
+def _row(pad, orow, c_out, zr0, zc0, sina, cosa, zoom, j0, j1, lo, hi):
+    """Bilinear samples of one output row, columns j0..j1-1, all inside the zoomed canvas.
+
+    ``pad`` is the source flattened with a zero last row and column (PAD x PAD), so the
+    right/bottom neighbour of the last pixel (weight 0 there) needs no bounds check;
+    unsigned indices spare numba's negative-index handling.
+    """
+    stride = np.uintp(PAD)
+    one = np.uintp(1)
+    for j in range(j0, j1):
+        sy = (zr0 + sina * j) * zoom
+        sx = (zc0 + cosa * j) * zoom
+        y0 = np.uintp(sy)
+        x0 = np.uintp(sx)
+        fy = sy - y0
+        fx = sx - x0
+        k = y0 * stride + x0
+        top = (1.0 - fx) * pad[k] + fx * pad[k + one]
+        bot = (1.0 - fx) * pad[k + stride] + fx * pad[k + stride + one]
+        val = (1.0 - fy) * top + fy * bot
+        orow[c_out + j] = val
+        lo = min(lo, val)
+        hi = max(hi, val)
+    return lo, hi
+
+
+@njit(cache=True)
+def _block(pad, box, obj, d, zoom, cosa, sina, r_out, c_out, r_in, c_in, h, w):
     """Render output rows r_out.. and cols c_out.. (h x w) of an object from its unscrambled
     position (r_in, c_in); returns the block's (min, max).
 
     Output pixel (r, c) of the rotated canvas reads the zoomed canvas at
     centre + R (r - centre, c - centre) with R = [[cos, sin], [-sin, cos]] (scipy's rotate),
-    and the zoomed canvas pixel z reads the source at z * (27 / (d - 1)) (scipy's zoom).
-    Only the pixels
+    and the zoomed canvas pixel z reads the source at z * (27 / (d - 1)) (scipy's zoom);
+    points outside the zoomed canvas are zero (scipy's mode 'constant'). Only the pixels
     that can see the source's nonzero box ``box`` (rows box[0]..box[1], cols
     box[2]..box[3]) are interpolated; the rest are exactly zero.
     """
@@ -109,6 +144,12 @@ def _block(src, box, obj, d, zoom, cosa, sina, r_out, c_out, r_in, c_in, h, w):
         b0, b1 = _span(zc0, cosa, clo, chi, w)
         j0 = max(a0, b0)
         j1 = max(min(a1, b1), j0)
+        # The spans carry a margin; trim it to the pixels exactly inside the zoomed canvas.
+        # Rounding is monotonic, so along a row those pixels form one interval.
+        while j0 < j1 and not _inside(zr0, zc0, sina, cosa, j0, last):
+            j0 += 1
+        while j1 > j0 and not _inside(zr0, zc0, sina, cosa, j1 - 1, last):
+            j1 -= 1
         orow = obj[r_out + i]
         if j0 > 0 or j1 < w:
             lo = min(lo, 0.0)
@@ -117,26 +158,7 @@ def _block(src, box, obj, d, zoom, cosa, sina, r_out, c_out, r_in, c_in, h, w):
             orow[c_out + j] = 0.0
         for j in range(j1, w):
             orow[c_out + j] = 0.0
-        for j in range(j0, j1):
-            zr = zr0 + sina * j
-            zc = zc0 + cosa * j
-            val = 0.0
-            if zr >= 0.0 and zr <= last and zc >= 0.0 and zc <= last:
-                sy = zr * zoom
-                sx = zc * zoom
-                y0 = int(sy)
-                x0 = int(sx)
-                fy = sy - y0
-                fx = sx - x0
-                # the right/bottom neighbour of the last pixel has weight 0: clamp it
-                y1 = min(y0 + 1, SRC - 1)
-                x1 = min(x0 + 1, SRC - 1)
-                top = (1.0 - fx) * src[y0, x0] + fx * src[y0, x1]
-                bot = (1.0 - fx) * src[y1, x0] + fx * src[y1, x1]
-                val = (1.0 - fy) * top + fy * bot
-            orow[c_out + j] = val
-            lo = min(lo, val)
-            hi = max(hi, val)
+        lo, hi = _row(pad, orow, c_out, zr0, zc0, sina, cosa, zoom, j0, j1, lo, hi)
     return lo, hi
 
 
@@ -165,30 +187,56 @@ def source_boxes(images):
 
 
 @njit(cache=True)
-def render_object(src, box, scale, angle_deg, perm, scrambled, obj):
+def render_object(src, box, scale, angle_deg, perm, scrambled, obj, pad, tmp):
     """Draw one object (unnormalised) into obj[:d, :d]; returns (d, min, max).
 
-    ``src`` is the uint8 [28, 28] source, ``box`` its nonzero box (source_boxes).
+    ``src`` is the uint8 [28, 28] source, ``box`` its nonzero box (source_boxes); ``pad``
+    (float64 [PAD * PAD]) and ``tmp`` (like obj) are scratch space.
     """
+    for i in range(SRC):
+        for j in range(SRC):
+            pad[i * PAD + j] = src[i, j]
+    for k in range(PAD):
+        pad[SRC * PAD + k] = 0.0
+        pad[k * PAD + SRC] = 0.0
     d = int(round(SRC * scale))
     zoom = (SRC - 1.0) / (d - 1.0)
     a = math.radians(angle_deg)
     cosa = math.cos(a)
     sina = math.sin(a)
     if not scrambled:
-        lo, hi = _block(src, box, obj, d, zoom, cosa, sina, 0, 0, 0, 0, d, d)
+        lo, hi = _block(pad, box, obj, d, zoom, cosa, sina, 0, 0, 0, 0, d, d)
     else:
-        cs = d // 3
-        obj[:d, :d] = 0.0
-        lo = 0.0 if 3 * cs < d else 1e300
-        hi = 0.0 if 3 * cs < d else -1e300
-        for k in range(9):
-            p = perm[k]
-            blo, bhi = _block(src, box, obj, d, zoom, cosa, sina, (k // 3) * cs, (k % 3) * cs,
-                              (p // 3) * cs, (p % 3) * cs, cs, cs)
-            lo = min(lo, blo)
-            hi = max(hi, bhi)
+        # render whole, then move the cells: cheaper than rendering nine blocks
+        _block(pad, box, tmp, d, zoom, cosa, sina, 0, 0, 0, 0, d, d)
+        lo, hi = _scramble(tmp, obj, d, perm)
     return d, lo, hi
+
+
+@njit(cache=True)
+def _scramble(whole, obj, d, perm):
+    """obj = whole with its 3x3 cells (side d // 3) permuted: output cell k is input cell
+    perm[k]; leftover edge rows and columns are zero. Returns (min, max) of the result."""
+    cs = d // 3
+    lo = 0.0 if 3 * cs < d else 1e300
+    hi = 0.0 if 3 * cs < d else -1e300
+    for k in range(9):
+        p = perm[k]
+        ro, co = (k // 3) * cs, (k % 3) * cs
+        ri, ci = (p // 3) * cs, (p % 3) * cs
+        for i in range(cs):
+            src_row = whole[ri + i]
+            dst_row = obj[ro + i]
+            for j in range(cs):
+                v = src_row[ci + j]
+                dst_row[co + j] = v
+                lo = min(lo, v)
+                hi = max(hi, v)
+    for i in range(3 * cs, d):
+        obj[i, :d] = 0.0
+    for i in range(3 * cs):
+        obj[i, 3 * cs:d] = 0.0
+    return lo, hi
 
 
 @njit(cache=True)
@@ -261,21 +309,21 @@ def draw_scene(state, ranges, n_clutter, small, large, scale_jitter, angle, angl
 
 
 @njit(cache=True)
-def compose(src_images, boxes, target, present, domain, index, scale, rot, center, perm, canvas, obj,
-            image, target_only):
+def compose(src_images, boxes, target, present, domain, index, scale, rot, center, perm, canvas, obj, pad,
+            tmp, image, target_only):
     """Render the drawn objects into image (uint8 [H, W]) and, if given, the target alone."""
     canvas[:, :] = 0.0
     for i in range(OBJECTS):
         if not present[i]:
             continue
         d, lo, hi = render_object(src_images[domain[i], index[i]], boxes[domain[i], index[i]], scale[i], rot[i],
-                                  perm[i], i != target, obj)
+                                  perm[i], i != target, obj, pad, tmp)
         blend(canvas, obj, d, lo, hi, center[i, 0] - d // 2, center[i, 1] - d // 2)
     to_uint8(canvas, image)
     if target_only.shape[0] > 0:
         canvas[:, :] = 0.0
         d, lo, hi = render_object(src_images[domain[target], index[target]], boxes[domain[target], index[target]],
-                                  scale[target], rot[target], perm[target], False, obj)
+                                  scale[target], rot[target], perm[target], False, obj, pad, tmp)
         blend(canvas, obj, d, lo, hi, center[target, 0] - d // 2, center[target, 1] - d // 2)
         to_uint8(canvas, target_only)
 
@@ -291,6 +339,8 @@ def generate_into(seeds, src_images, boxes, src_labels, ranges, n_clutter, small
     """
     canvas = np.zeros((SIDE, SIDE), np.float64)
     obj = np.zeros((max_side, max_side), np.float64)
+    pad = np.zeros(PAD * PAD, np.float64)
+    tmp = np.zeros((max_side, max_side), np.float64)
     none = np.zeros((0, 0), np.uint8)
     for n in range(seeds.shape[0]):
         state = new_state(seeds[n])
@@ -298,5 +348,5 @@ def generate_into(seeds, src_images, boxes, src_labels, ranges, n_clutter, small
                        present[n], domain[n], index[n], big[n], scale[n], positive[n], rot[n], center[n], perm[n])
         target_slot[n] = t
         compose(src_images, boxes, t, present[n], domain[n], index[n], scale[n], rot[n], center[n], perm[n],
-                canvas, obj, images[n, 0], target_only[n, 0] if target_only.shape[0] > 0 else none)
+                canvas, obj, pad, tmp, images[n, 0], target_only[n, 0] if target_only.shape[0] > 0 else none)
         labels[n] = domain[n, t] * 10 + src_labels[domain[n, t], index[n, t]]

@@ -71,7 +71,8 @@ class ClutterStream(IterableDataset):
     def __iter__(self):
         for indices in self._blocks():
             arrays = self.generate(indices)
-            images = torch.from_numpy(arrays["images"]).float().div_(255.0)
+            # numpy's conversion is several times faster than torch's for these small arrays
+            images = torch.from_numpy(np.divide(arrays["images"], np.float32(255), dtype=np.float32))
             labels = torch.from_numpy(arrays["labels"])
             if not self.with_meta:
                 yield from zip(images, labels)
@@ -80,7 +81,8 @@ class ClutterStream(IterableDataset):
             extra = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()
                      if k not in ("images", "labels", "meta/seed")}
             if "target_only" in extra:
-                extra["target_only"] = extra["target_only"].float().div_(255.0)
+                extra["target_only"] = torch.from_numpy(np.divide(arrays["target_only"], np.float32(255),
+                                                                  dtype=np.float32))
             for k in range(len(indices)):
                 sample = {"images": images[k], "labels": labels[k], "index": int(indices[k])}
                 sample.update({name: value[k] for name, value in extra.items()})
