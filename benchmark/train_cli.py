@@ -44,6 +44,8 @@ def _parse(parser, text):
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--limit-batches", type=int, default=None, help="At most this many batches per epoch.")
 @click.option("--val-limit", type=int, default=None, help="At most this many validation images per epoch.")
+@click.option("--max-minutes", type=float, default=None,
+              help="Time budget: no epoch is started that would end past it (then weights + evaluation).")
 @click.option("--eval/--no-eval", "do_eval", default=True, help="Evaluate on the test sets at the end.")
 @click.option("--eval-difficulties", default=None, help="Test difficulties, comma list (default: the suite's).")
 @click.option("--eval-steps", default=None, help="Budgets A:B, A:B:STEP or a comma list (default 1:4T).")
@@ -52,7 +54,7 @@ def _parse(parser, text):
 @click.option("--quiet", is_flag=True, help="No progress bar or epoch lines.")
 def train_command(model, task, difficulty, steps, algorithm, epochs, batch_size, lr, lcp_weight, lcp_lambda,
                   neumann_steps, progressive_alpha, quick, out, data_root, device, amp, seed, limit_batches,
-                  val_limit, do_eval, eval_difficulties, eval_steps, workers, quiet):
+                  val_limit, max_minutes, do_eval, eval_difficulties, eval_steps, workers, quiet):
     """Train MODEL (a baseline name, baselines:NAME or a model file) on a suite task.
 
     Checkpoints after every epoch into --out; running the same command again resumes.
@@ -70,6 +72,7 @@ def train_command(model, task, difficulty, steps, algorithm, epochs, batch_size,
             sets="quick" if quick else "standard",
             data_root=Path(data_root or os.environ.get("RVB_DATA_ROOT") or suite.DEFAULT_DATA_ROOT),
             device=device, amp=amp, seed=seed, limit_batches=limit_batches, val_limit=val_limit,
+            max_minutes=max_minutes,
             evaluate=do_eval, eval_difficulties=_parse("parse_difficulties", eval_difficulties),
             eval_steps=_parse("parse_steps", eval_steps), progress=not quiet, generate_workers=workers, echo=echo)
         summary = train(config)

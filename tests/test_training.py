@@ -90,6 +90,12 @@ def test_resume_refuses_another_run(tmp_path, data_root):
         train(config(tmp_path, data_root, limit_batches=1, algorithm="cbptt"))
 
 
+def test_time_limit_stops_between_epochs(tmp_path, data_root):
+    summary = train(config(tmp_path, data_root, epochs=3, limit_batches=1, val_limit=8, max_minutes=1e-6))
+    assert summary["stopped_after_epoch"] == 1 and len(summary["history"]) == 1
+    assert (tmp_path / "run" / "model.pt").exists()
+
+
 @pytest.mark.parametrize("algorithm", ["bptt", "progressive", "rbp", "crbp", "cbptt"])
 def test_every_algorithm_gives_finite_gradients(algorithm):
     from benchmark import taskinfo as ti

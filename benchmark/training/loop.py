@@ -57,6 +57,7 @@ class TrainConfig:
     eval_difficulties: list = None
     eval_steps: list = None
     log_every: int = 10
+    max_minutes: float = None           # stop before an epoch that would end past this budget
     progress: bool = True
     generate_workers: int = 1
     echo: callable = field(default=None, repr=False)
@@ -274,8 +275,17 @@ def train(config):
                   train_count=len(train_ds), val_count=len(val_ds), batches_per_epoch=per_epoch,
                   device=str(device))
 
+    began = time.perf_counter()
+    stopped_early = None
     for epoch in range(start, recipe.epochs):
         t0 = time.perf_counter()
+        if c.max_minutes and history and epoch > start:
+            # The last epoch's duration predicts the next one's.
+            if (t0 - began) + history[-1]["seconds"] > 60 * c.max_minutes:
+                stopped_early = epoch
+                log.write("time_limit", epochs_done=epoch, minutes=round((t0 - began) / 60, 2))
+                echo(f"stopping after epoch {epoch}: --max-minutes {c.max_minutes} would be exceeded")
+                break
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(device)
         batches = _batches(len(train_ds), batch_size, c.seed, epoch, c.limit_batches)
@@ -324,7 +334,7 @@ def train(config):
     weights = run.out / WEIGHTS
     _save_atomic(model.state_dict(), weights)
     summary = {"out": str(run.out), "weights": str(weights), "history": history, "steps": steps,
-               "algorithm": run.algorithm, "results": None}
+               "algorithm": run.algorithm, "results": None, "stopped_after_epoch": stopped_early}
     if c.evaluate:
         summary["results"] = str(_evaluate(run, steps, weights, log, model))
     log.write("end", **{k: v for k, v in summary.items() if k != "history"})
@@ -355,7 +365,7 @@ def _memory(device):
 def _standard(run):
     c = run.config
     overrides = (c.epochs, c.batch_size, c.lr, c.lcp_weight, c.lcp_lambda, c.neumann_steps, c.progressive_alpha,
-                 c.limit_batches, c.steps)
+                 c.limit_batches, c.steps, c.max_minutes)
     default_algorithm = recipe_for(run.baseline, c.task).algorithm
     return c.sets == "standard" and all(v is None for v in overrides) and run.algorithm == default_algorithm
 
