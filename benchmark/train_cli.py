@@ -35,6 +35,10 @@ def _parse(parser, text):
 @click.option("--neumann-steps", type=int, default=None, help="RBP Neumann terms (default 15).")
 @click.option("--alpha", "progressive_alpha", type=float, default=None, help="Progressive loss weight (default 0.01).")
 @click.option("--quick", is_flag=True, help="Train and evaluate on the quick sets (laptop/CI).")
+@click.option("--train-count", type=int, default=None,
+              help="Train on the first N samples of the training set (the same samples as in the full set).")
+@click.option("--eval-sets", type=click.Choice(["standard", "quick"]), default=None,
+              help="Test sets of the final evaluation (default: those of training).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Run folder (default runs/<model>-<task><difficulty>-<algorithm>); rerun to resume.")
 @click.option("--data-root", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -53,8 +57,8 @@ def _parse(parser, text):
               help="Generator processes for missing data.")
 @click.option("--quiet", is_flag=True, help="No progress bar or epoch lines.")
 def train_command(model, task, difficulty, steps, algorithm, epochs, batch_size, lr, lcp_weight, lcp_lambda,
-                  neumann_steps, progressive_alpha, quick, out, data_root, device, amp, seed, limit_batches,
-                  val_limit, max_minutes, do_eval, eval_difficulties, eval_steps, workers, quiet):
+                  neumann_steps, progressive_alpha, quick, train_count, eval_sets, out, data_root, device, amp, seed,
+                  limit_batches, val_limit, max_minutes, do_eval, eval_difficulties, eval_steps, workers, quiet):
     """Train MODEL (a baseline name, baselines:NAME or a model file) on a suite task.
 
     Checkpoints after every epoch into --out; running the same command again resumes.
@@ -69,7 +73,7 @@ def train_command(model, task, difficulty, steps, algorithm, epochs, batch_size,
             model=model, task=task, difficulty=difficulty, steps=steps, algorithm=algorithm, epochs=epochs,
             batch_size=batch_size, lr=lr, lcp_weight=lcp_weight, lcp_lambda=lcp_lambda,
             neumann_steps=neumann_steps, progressive_alpha=progressive_alpha, out=out,
-            sets="quick" if quick else "standard",
+            sets="quick" if quick else "standard", train_count=train_count, eval_sets=eval_sets,
             data_root=Path(data_root or os.environ.get("RVB_DATA_ROOT") or suite.DEFAULT_DATA_ROOT),
             device=device, amp=amp, seed=seed, limit_batches=limit_batches, val_limit=val_limit,
             max_minutes=max_minutes,

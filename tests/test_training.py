@@ -90,6 +90,17 @@ def test_resume_refuses_another_run(tmp_path, data_root):
         train(config(tmp_path, data_root, limit_batches=1, algorithm="cbptt"))
 
 
+def test_train_count_uses_the_first_samples_of_the_full_set(tmp_path, data_root):
+    from benchmark.data import ShardDataset
+    summary = train(config(tmp_path, data_root, train_count=40, limit_batches=1, val_limit=8))
+    prefix = ShardDataset(data_root / "quick" / "mazes" / "9" / "train-first40")
+    full = ShardDataset(suite.DataSpec("mazes", "quick", 9, "train").plan(data_root).out)
+    assert len(prefix) == 40
+    for i in (0, 17, 39):
+        assert (prefix.raw(i)[0] == full.raw(i)[0]).all()
+    assert summary["history"][0]["train_loss"] is not None
+
+
 def test_time_limit_stops_between_epochs(tmp_path, data_root):
     summary = train(config(tmp_path, data_root, epochs=3, limit_batches=1, val_limit=8, max_minutes=1e-6))
     assert summary["stopped_after_epoch"] == 1 and len(summary["history"]) == 1

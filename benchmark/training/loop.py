@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from generators import engine
+
 from .. import contract, metrics, suite
 from ..data import ShardDataset
 from ..errors import HarnessError
@@ -46,6 +48,8 @@ class TrainConfig:
     progressive_alpha: float = None
     out: Path = None
     sets: str = "standard"
+    train_count: int = None             # train on the first N samples of the training set
+    eval_sets: str = None               # regime of the final test sets (default: ``sets``)
     data_root: Path = suite.DEFAULT_DATA_ROOT
     device: str = "auto"
     amp: bool = None                    # None: bfloat16 autocast on CUDA only
@@ -111,7 +115,9 @@ def resolve(config):
     if difficulty not in spec.train_difficulties:
         raise HarnessError(f"difficulty {difficulty} is not a {config.task} training set; allowed: "
                            f"{', '.join(map(str, spec.train_difficulties))}")
-    for name in ("steps", "epochs", "batch_size", "limit_batches", "val_limit"):
+    if config.eval_sets is not None:
+        suite.check_regime(config.eval_sets)
+    for name in ("steps", "epochs", "batch_size", "limit_batches", "val_limit", "train_count"):
         _positive(name.replace("_", "-"), getattr(config, name))
     if config.neumann_steps is not None and config.neumann_steps < 0:
         raise HarnessError(f"neumann-steps {config.neumann_steps} is not allowed; must be >= 0")
@@ -189,7 +195,8 @@ def _identity(run, steps):
     c = run.config
     return {"model": run.source.spec, "model_sha256": run.source.sha256, "task": c.task,
             "difficulty": c.difficulty, "sets": c.sets, "steps": steps, "algorithm": run.algorithm,
-            "recipe": dataclasses.asdict(run.recipe), "seed": c.seed, "limit_batches": c.limit_batches}
+            "recipe": dataclasses.asdict(run.recipe), "seed": c.seed, "limit_batches": c.limit_batches,
+            "train_count": c.train_count}
 
 
 class Log:
@@ -226,8 +233,28 @@ def _data(run):
     folders = {}
     for split in ("train", "val"):
         data = suite.DataSpec(c.task, c.sets, c.difficulty, split)
-        folders[split] = suite.ensure(data, c.data_root, workers=c.generate_workers)
-    return ShardDataset(folders["train"]), ShardDataset(folders["val"])
+        if split == "train" and c.train_count and c.train_count < data.plan(c.data_root).count:
+            folders[split] = _train_prefix(data, c)
+        else:
+            folders[split] = suite.ensure(data, c.data_root, workers=c.generate_workers)
+    target = getattr(run.spec, "target", "auto")      # PathFinder classification sets also hold masks
+    return ShardDataset(folders["train"], target=target), ShardDataset(folders["val"], target=target)
+
+
+def _train_prefix(data, c):
+    """The first ``train_count`` samples of a training set, in a folder of their own.
+
+    A sample's seed depends only on its index, so these are exactly the first samples of
+    the full set (a smaller plan of the same task, parameters, seed and split)."""
+    full = data.plan(c.data_root)
+    out = Path(full.out).with_name(f"train-first{c.train_count}")
+    plan = dataclasses.replace(full, count=int(c.train_count), out=out)
+    try:
+        from generators.errors import DatasetError
+        engine.run(plan, workers=c.generate_workers)
+    except DatasetError as exc:
+        raise HarnessError(str(exc)) from None
+    return out
 
 
 def validate(model, ds, steps, loss_fn, metric, device, batch_size, amp, limit=None):
@@ -365,7 +392,7 @@ def _memory(device):
 def _standard(run):
     c = run.config
     overrides = (c.epochs, c.batch_size, c.lr, c.lcp_weight, c.lcp_lambda, c.neumann_steps, c.progressive_alpha,
-                 c.limit_batches, c.steps, c.max_minutes)
+                 c.limit_batches, c.steps, c.max_minutes, c.train_count)
     default_algorithm = recipe_for(run.baseline, c.task).algorithm
     return c.sets == "standard" and all(v is None for v in overrides) and run.algorithm == default_algorithm
 
@@ -376,7 +403,7 @@ def _evaluate(run, steps, weights, log, model):
     from .. import outputs
 
     c = run.config
-    cfg = ev.EvalConfig(model=run.source.spec, task=c.task, sets=c.sets, train_difficulty=c.difficulty,
+    cfg = ev.EvalConfig(model=run.source.spec, task=c.task, sets=c.eval_sets or c.sets, train_difficulty=c.difficulty,
                         train_steps=steps if getattr(model, "recurrent", True) else None,
                         difficulties=c.eval_difficulties, steps=c.eval_steps, weights=weights,
                         device=str(run.device), data_root=c.data_root,
