@@ -15,7 +15,7 @@ import numpy as np
 from .codecs import chunk_shape, filter_options
 from .errors import ShardError
 
-BULK = ("images", "masks")
+BULK = ("images", "masks", "target_only")  # image-sized arrays: chunked by sample, compressed
 
 
 def sha256_file(path):
