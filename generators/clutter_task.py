@@ -53,6 +53,10 @@ class ClutterTask(Task):
             name += "-rot{:g}j{:g}".format(params["angle"], params["angle_jitter"])
         return name
 
+    def sample_bytes(self, params):
+        """Uncompressed image bytes per scene (sizes the default shard) without generating one."""
+        return clutter.SIDE * clutter.SIDE * (2 if params["with_target_only"] else 1)
+
     def source_set(self, params):
         """The sources found on this machine, checked against those the dataset was made from."""
         found = sources.load()
