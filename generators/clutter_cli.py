@@ -21,8 +21,10 @@ def _pair(text):
               help="Clutter objects besides the target (0..7; the reference uses 7).")
 @click.option("--scales", default="0.9,1.5", show_default=True, help="Small and large scale factors.")
 @click.option("--scale-jitter", default=0.1, show_default=True, type=float, help="Uniform jitter added to the scale.")
-@click.option("--angle", default=30.0, show_default=True, type=float, help="Rotation magnitude in degrees (sign random).")
-@click.option("--angle-jitter", default=5.0, show_default=True, type=float, help="Uniform jitter of the angle, degrees.")
+@click.option("--angle", default=30.0, show_default=True, type=float,
+              help="Rotation magnitude in degrees (sign random).")
+@click.option("--angle-jitter", default=5.0, show_default=True, type=float,
+              help="Uniform jitter of the angle, degrees.")
 @click.option("--with-target-only", is_flag=True, help="Also store the target-only image of every scene.")
 @click.option("--sources", "sources_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help=f"Folder holding mnist/ and fashion-mnist/ (else ${sources.ENV_VAR}, the user cache, Debian's).")
@@ -46,6 +48,7 @@ def clutter_command(clutter_objects, scales, scale_jitter, angle, angle_jitter, 
         found = sources.load()
     except sources.SourceError as exc:
         raise click.UsageError(str(exc))
+    found.boxes()  # once here, so forked workers share it
     params = ClutterTask.params(found, clutter_objects, scales, scale_jitter, angle, angle_jitter, with_target_only)
     run_generation("clutter", params, **common)
 

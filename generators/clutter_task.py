@@ -17,7 +17,8 @@ MIN_SCALE, MAX_SCALE = 0.25, 3.0
 def validate(clutter_objects, scales, scale_jitter, angle, angle_jitter):
     """None if valid, else (option, message) naming what is allowed."""
     if not 0 <= clutter_objects <= clutter.OBJECTS - 1:
-        return "--clutter", f"{clutter_objects} is not allowed; the number of clutter objects is 0..{clutter.OBJECTS - 1}"
+        return "--clutter", (f"{clutter_objects} is not allowed; the number of clutter objects is "
+                             f"0..{clutter.OBJECTS - 1}")
     if len(scales) != 2:
         return "--scales", f"{scales} is not two numbers SMALL,LARGE"
     if scale_jitter < 0:
@@ -96,7 +97,8 @@ def generate_arrays(source_set, params, split, seeds):
     center = np.empty((n, k, 2), np.int64)
     perm = np.empty((n, k, 9), np.int8)
     target_slot = np.empty(n, np.int64)
-    clutter.generate_into(seeds, images_src, source_set.boxes(), labels_src, ranges, int(params["clutter"]), float(small), float(large),
+    clutter.generate_into(seeds, images_src, source_set.boxes(), labels_src, ranges, int(params["clutter"]),
+                          float(small), float(large),
                           float(params["scale_jitter"]), float(params["angle"]), float(params["angle_jitter"]),
                           max_side, images, target_only, labels, present, domain, index, big, scale, positive,
                           rot, center, perm, target_slot)

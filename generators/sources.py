@@ -205,7 +205,8 @@ def _assemble(source, arrays, folder, digests):
     n_train = len(parts[0][1])
     if n_train <= VAL_COUNT or len(parts[1][1]) == 0:
         raise SourceError(f"{folder}: {n_train} training and {len(parts[1][1])} test images; "
-                          f"need more than {VAL_COUNT} training images (the last {VAL_COUNT} are validation) and 1 test image")
+                          f"need more than {VAL_COUNT} training images (the last {VAL_COUNT} are validation) "
+                          "and 1 test image")
     return Source(source, np.concatenate([parts[0][0], parts[1][0]]), np.concatenate([parts[0][1], parts[1][1]]),
                   n_train, folder, digests)
 

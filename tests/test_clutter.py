@@ -105,12 +105,13 @@ def test_clutter_objects_are_cell_permutations(fake):
     whole = np.zeros((64, 64))
     cells = np.zeros((64, 64))
     pad = np.zeros(clutter.PAD * clutter.PAD)
+    tmp = np.zeros((64, 64))
     perm = np.empty(9, np.int8)
     for n, (scale, angle) in enumerate([(0.85, 27.0), (1.55, -33.0), (1.45, 31.0), (0.95, -25.5)]):
         clutter.decode_permutation(1 + 40_000 * n, perm)
         assert sorted(perm) == list(range(9)) and list(perm) != list(range(9))
-        d, _, _ = clutter.render_object(images[0, n], boxes[0, n], scale, angle, perm, False, whole, pad, np.zeros((64, 64)))
-        clutter.render_object(images[0, n], boxes[0, n], scale, angle, perm, True, cells, pad, np.zeros((64, 64)))
+        d, _, _ = clutter.render_object(images[0, n], boxes[0, n], scale, angle, perm, False, whole, pad, tmp)
+        clutter.render_object(images[0, n], boxes[0, n], scale, angle, perm, True, cells, pad, tmp)
         cs = d // 3
         for k in range(9):
             p = perm[k]

@@ -24,7 +24,8 @@ def _real_sources():
 
 
 REAL = _real_sources()
-pytestmark = pytest.mark.skipif(REAL is None, reason=f"{sources.ENV_VAR} does not point at the real MNIST/Fashion-MNIST")
+pytestmark = pytest.mark.skipif(REAL is None,
+                                reason=f"{sources.ENV_VAR} does not point at the real MNIST/Fashion-MNIST")
 
 
 def test_real_sources_are_the_official_files():
