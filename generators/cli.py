@@ -235,6 +235,3 @@ def _add_task_commands():
 
 
 _add_task_commands()
-
-if __name__ == "__main__":
-    main()

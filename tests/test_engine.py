@@ -118,16 +118,16 @@ def test_folder_with_another_dataset_is_refused(tmp_path):
 
 def test_killed_run_resumes_to_the_same_bytes(tmp_path):
     args = ["--size", "101", "-n", "600", "--shard-size", "20", "--quiet"]
-    subprocess.run([sys.executable, "-m", "generators.cli", "mazes", *args, "--out", str(tmp_path / "ref")], check=True)
+    subprocess.run([sys.executable, "-m", "generators", "mazes", *args, "--out", str(tmp_path / "ref")], check=True)
     target = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, "-m", "generators.cli", "mazes", *args, "--out", str(target)])
+    proc = subprocess.Popen([sys.executable, "-m", "generators", "mazes", *args, "--out", str(target)])
     deadline = time.time() + 60
     while not (target / "shard-00003.h5").exists() and time.time() < deadline:
         time.sleep(0.002)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     done_before = len(list(target.glob("shard-*.h5")))
-    subprocess.run([sys.executable, "-m", "generators.cli", "mazes", *args, "--out", str(target)], check=True)
+    subprocess.run([sys.executable, "-m", "generators", "mazes", *args, "--out", str(target)], check=True)
     assert done_before < 30, "the run was meant to be interrupted"
     assert folder_bytes(target) == folder_bytes(tmp_path / "ref")
     assert not list(target.glob(".*tmp*"))

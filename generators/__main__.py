@@ -1,0 +1,4 @@
+"""``python -m generators`` = ``benchgen``."""
+from generators.cli import main
+
+main(prog_name="benchgen")
