@@ -298,7 +298,8 @@ def fetch(dest=None, sources=SOURCES, mirrors=None, retries=3, timeout=30.0, bac
 
     Each file is tried on every mirror in turn, each mirror up to ``retries`` times with
     exponential backoff on network errors; a download whose content checksum is wrong
-    moves on to the next mirror. Files are written under a temporary name and renamed
+    moves on to the next mirror, and a mirror that stayed unreachable is not tried again
+    for the other files (so a machine without network fails in seconds). Files are written under a temporary name and renamed
     once verified. Raises SourceError listing every file that could not be obtained.
     Returns the paths written.
     """
@@ -307,6 +308,7 @@ def fetch(dest=None, sources=SOURCES, mirrors=None, retries=3, timeout=30.0, bac
     dest = Path(dest) if dest else cache_dir()
     log = log or (lambda line: None)
     written, failed = [], []
+    unreachable = set()
     for source in sources:
         folder = dest / source
         for name in FILES:
@@ -315,7 +317,7 @@ def fetch(dest=None, sources=SOURCES, mirrors=None, retries=3, timeout=30.0, bac
                 log(f"{key}: present and valid in {folder}")
                 continue
             data, errors = _fetch_one(name, mirrors.get(source, ()), expected.get(key), retries, timeout,
-                                      backoff, opener, log)
+                                      backoff, opener, log, unreachable)
             if data is None:
                 failed.append((key, errors))
                 continue
@@ -346,10 +348,13 @@ def _valid_file(folder, name, digest):
     return hashlib.sha256(raw).hexdigest() == digest
 
 
-def _fetch_one(name, mirrors, digest, retries, timeout, backoff, opener, log):
+def _fetch_one(name, mirrors, digest, retries, timeout, backoff, opener, log, unreachable):
     errors = []
     for base in mirrors:
         url = base + name + ".gz"
+        if base in unreachable:
+            errors.append(f"{url}: mirror unreachable")
+            continue
         for attempt in range(retries):
             try:
                 data = opener(url, timeout)
@@ -364,6 +369,8 @@ def _fetch_one(name, mirrors, digest, retries, timeout, backoff, opener, log):
                     break  # the file is not there; retrying will not change that
                 if attempt + 1 < retries:
                     time.sleep(backoff * 2 ** attempt)
+                else:
+                    unreachable.add(base)
                 continue
             try:
                 _, raw = read_idx_bytes(data, url)
