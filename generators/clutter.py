@@ -7,7 +7,8 @@ is a source image scaled (0.9 or 1.5, +- 0.1) to a d x d canvas, d = round(28 * 
 rotated about that canvas' centre (+-30 +- 5 degrees) without growing it, and, for
 clutter, scrambled by a non-identity permutation of its 3x3 cells (side floor(d/3),
 leftover edge rows and columns zero). Each object is min-max normalised and blended as
-``canvas = (1 - o) * canvas + o * o``; the scene is min-max normalised to uint8.
+``canvas = (1 - o) * canvas + o * o`` over rows/cols centre - d // 2 .. + d - 1 (clipped
+to the canvas); the scene is min-max normalised to uint8 (round half up).
 
 Resampling: the zoom and the rotation are composed into one affine map from the object
 canvas to the 28x28 source, sampled once bilinearly. The geometry is exactly that of

@@ -21,6 +21,8 @@ def validate(clutter_objects, scales, scale_jitter, angle, angle_jitter):
                              f"0..{clutter.OBJECTS - 1}")
     if len(scales) != 2:
         return "--scales", f"{scales} is not two numbers SMALL,LARGE"
+    if not scales[0] < scales[1]:
+        return "--scales", f"{scales[0]:g},{scales[1]:g} is not SMALL,LARGE with SMALL < LARGE"
     if scale_jitter < 0:
         return "--scale-jitter", f"{scale_jitter} is not allowed; must be >= 0"
     lo, hi = min(scales) - scale_jitter, max(scales) + scale_jitter

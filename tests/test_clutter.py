@@ -239,6 +239,7 @@ def test_audit_flags_shared_source_images(fake, tmp_path):
     (["--split", "dev"], "allowed: train, val, test"),
     (["--scales", "0.1,1.5"], "within 0.25..3.0"),
     (["--scales", "1.5"], "SMALL,LARGE"),
+    (["--scales", "1.5,0.9"], "SMALL < LARGE"),
     (["--angle", "200"], "0..180"),
 ])
 def test_cli_bad_parameters(fake, tmp_path, args, fragment):
