@@ -16,17 +16,17 @@ import clutter_reference as ref  # noqa: E402
 
 
 def _real_sources():
+    """(SourceSet or None, why not)."""
     if not os.environ.get(sources.ENV_VAR):
-        return None
+        return None, f"{sources.ENV_VAR} is not set"
     try:
-        return sources.load()  # verified against the official checksums
-    except sources.SourceError:
-        return None
+        return sources.load(), ""  # verified against the official checksums
+    except sources.SourceError as exc:
+        return None, f"{sources.ENV_VAR} does not point at the real MNIST/Fashion-MNIST: {exc}"
 
 
-REAL = _real_sources()
-pytestmark = pytest.mark.skipif(REAL is None,
-                                reason=f"{sources.ENV_VAR} does not point at the real MNIST/Fashion-MNIST")
+REAL, WHY_NOT = _real_sources()
+pytestmark = pytest.mark.skipif(REAL is None, reason=WHY_NOT)
 
 
 def test_real_sources_are_the_official_files():
