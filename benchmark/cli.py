@@ -219,13 +219,15 @@ def preflight_command(model, task, train_difficulty, train_steps, weights):
 @click.option("--name", default=None, help="Model name on the board (default: file stem).")
 @click.option("--num-workers", type=click.IntRange(min=0), default=0, show_default=True, help="DataLoader workers.")
 @click.option("--n-boot", type=click.IntRange(min=10), default=1000, show_default=True, help="Bootstrap resamples.")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="torch CPU threads (default: torch's; 1 is often fastest on a busy machine).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Results JSON (default results/<name>-<task>-<sets>.json); plot and per-sample file beside it.")
 @data_root_option
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @harness_errors
 def evaluate_command(model, task, quick, train_difficulty, train_steps, difficulties, steps, budget_rule, weights,
-                     device, batch_size, amp, channels_last, recipe, name, num_workers, n_boot, out, data_root, quiet):
+                     device, batch_size, amp, channels_last, recipe, name, num_workers, n_boot, threads, out, data_root, quiet):
     """Score MODEL (a .py file or baselines:NAME) over difficulty x step budget."""
     from . import budgets, suite
     from .evaluate import EvalConfig, evaluate, resolve
@@ -237,7 +239,7 @@ def evaluate_command(model, task, quick, train_difficulty, train_steps, difficul
         steps=budgets.parse_steps(steps) if steps else None, weights=weights, device=device,
         batch_size=batch_size, data_root=_data_root(data_root), budget_rule=budget_rule, amp=amp,
         channels_last=channels_last, recipe="standard recipe" if recipe == "standard" else "free", name=name,
-        num_workers=num_workers, n_boot=n_boot)
+        num_workers=num_workers, n_boot=n_boot, threads=threads)
     if out is not None and out.suffix != ".json":
         raise HarnessError(f"--out {out} does not end in .json")
     resolved, spec, _, _ = resolve(config)

@@ -49,6 +49,7 @@ class EvalConfig:
     n_boot: int = 1000
     progress: callable = field(default=None, repr=False)
     generate_workers: int = 1
+    threads: int = None                      # torch CPU threads during evaluation (None: torch's)
 
 
 class _Timer:
@@ -94,6 +95,8 @@ def resolve(config):
     for d in diffs:
         suite.data_spec(config.task, config.sets, d, "test")
     rule = bud.BudgetRule(config.budget_rule)
+    if config.threads is not None and config.threads < 1:
+        raise HarnessError(f"threads {config.threads} is not allowed; must be >= 1")
     if config.batch_size is not None and config.batch_size < 1:
         raise HarnessError(f"batch size {config.batch_size} is not allowed; must be >= 1")
     device = _device(config.device)
@@ -101,6 +104,20 @@ def resolve(config):
 
 
 def evaluate(config):
+    """(results dict, {difficulty: (scores [steps, N], confidence [steps, N])})."""
+    if config.threads is None:
+        return _evaluate(config)
+    # Small per-step tensor ops suffer badly from OpenMP threads on a busy CPU; let the user
+    # choose, and leave the process as it was.
+    before = torch.get_num_threads()
+    torch.set_num_threads(config.threads)
+    try:
+        return _evaluate(config)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _evaluate(config):
     config, spec, rule, device = resolve(config)
     source = contract.load_source(config.model)
     info = spec.info(config.train_difficulty)

@@ -41,7 +41,7 @@ def test_grid_is_complete_and_correct(tmp_path, data_root):
     path = models.write(tmp_path, "oracle", models.ORACLE.format(roots=folders(data_root)))
     res, samples = evaluate(EvalConfig(model=str(path), task="mazes", sets="quick", difficulties=[9, 11],
                                        steps=list(range(1, 17)), train_steps=2, data_root=data_root,
-                                       budget_rule="fixed:2", n_boot=200))
+                                       budget_rule="fixed:2", n_boot=200, threads=1))
     rs.validate(res)
     assert res["grid"]["steps"] == list(range(1, 17))
     for row, folder in zip(res["grid"]["rows"], folders(data_root)):
@@ -64,7 +64,7 @@ def test_grid_is_complete_and_correct(tmp_path, data_root):
 def test_metric_by_hand_on_a_few_samples(tmp_path, data_root):
     path = models.write(tmp_path, "rec", models.RECURRENT)
     res, samples = evaluate(EvalConfig(model=str(path), task="mazes", sets="quick", difficulties=[9],
-                                       steps=[1, 3], data_root=data_root, n_boot=50))
+                                       steps=[1, 3], data_root=data_root, n_boot=50, threads=1))
     model = contract.build(contract.load_source(path), suite.get("mazes").info()).eval()
     ds = open_dataset(folders(data_root, (9,))[0]).shards
     for i in (0, 5, 17):
@@ -79,7 +79,7 @@ def test_metric_by_hand_on_a_few_samples(tmp_path, data_root):
 
 def test_single_pass_iterate_equals_per_budget_forward(tmp_path, data_root):
     common = dict(task="mazes", sets="quick", difficulties=[9, 11], steps=[1, 2, 5, 8], data_root=data_root,
-                  n_boot=50, budget_rule="confidence")
+                  n_boot=50, budget_rule="confidence", threads=1)
     a, sa = evaluate(EvalConfig(model=str(models.write(tmp_path, "it", models.RECURRENT)), **common))
     b, sb = evaluate(EvalConfig(model=str(models.write(tmp_path, "fw", models.RECURRENT_NO_ITERATE)), **common))
     assert a["model"]["iterate"] and not b["model"]["iterate"]
@@ -91,14 +91,14 @@ def test_single_pass_iterate_equals_per_budget_forward(tmp_path, data_root):
 
 def test_feedforward_has_one_column(tmp_path, data_root):
     res, _ = evaluate(EvalConfig(model=str(models.write(tmp_path, "ff", models.FEEDFORWARD)), task="mazes",
-                                 sets="quick", difficulties=[9], data_root=data_root, n_boot=50))
+                                 sets="quick", difficulties=[9], data_root=data_root, n_boot=50, threads=1))
     assert res["grid"]["steps"] == [1] and res["compute"]["flops"]["per_step"] is None
     assert res["derived"]["oracle"]["per_difficulty"][0]["at_2x"] is None
 
 
 def test_flops_per_step_by_hand(tmp_path, data_root):
     res, _ = evaluate(EvalConfig(model=str(models.write(tmp_path, "rec", models.RECURRENT)), task="mazes",
-                                 sets="quick", difficulties=[9], steps=[1, 2], data_root=data_root, n_boot=50))
+                                 sets="quick", difficulties=[9], steps=[1, 2], data_root=data_root, n_boot=50, threads=1))
     # one step = rec conv 8->8 3x3 + head conv 8->2 1x1 on 24x24 (2 FLOPs per multiply-add)
     per_step = 2 * 24 * 24 * (8 * 8 * 9 + 8 * 2)
     assert res["compute"]["flops"]["per_step"] == per_step
@@ -114,7 +114,7 @@ def test_cli_evaluate_submit_leaderboard_round_trip(tmp_path, data_root):
     model = models.write(tmp_path, "tiny_rnn", models.RECURRENT)
     out = tmp_path / "res" / "tiny.json"
     code, text = run_cli("evaluate", model, "--task", "mazes", "--quick", "--steps", "1:4", "--train-steps", "2",
-                         "--data-root", data_root, "--out", out, "--n-boot", "50", "--quiet")
+                         "--data-root", data_root, "--out", out, "--n-boot", "50", "--quiet", "--threads", "1")
     assert code == 0, text
     assert out.is_file() and out.with_suffix(".png").is_file() and (tmp_path / "res" / "tiny.samples.npz").is_file()
     res = rs.load(out)
@@ -165,3 +165,21 @@ def test_cli_bad_inputs_are_one_line_exit_2(tmp_path, data_root, args, words):
     assert code == 2, text
     assert words in text and len(text.strip().splitlines()) == 1, text
     assert not (tmp_path / "r.json").exists()
+
+
+def test_a_correct_solver_scores_100_percent_once_converged(data_root):
+    """Dead-end filling (an algorithm, not learned) solves every maze given enough steps:
+    an independent check of the data, the wall masking and the exact-match metric."""
+    path = Path(__file__).parents[1] / "benchmark" / "examples" / "dead_end_filling.py"
+    res, _ = evaluate(EvalConfig(model=str(path), task="mazes", sets="quick", difficulties=[9, 11],
+                                 steps=[1, 10, 200], data_root=data_root, n_boot=50, threads=1))
+    for row in res["grid"]["rows"]:
+        assert row["mean"][0] == 0.0 and row["mean"][1] < 1.0 and row["mean"][2] == 1.0
+    assert res["derived"]["oracle"]["per_difficulty"][0]["steps"] == 200
+
+
+def test_threads_option_leaves_torch_as_it_was(tmp_path, data_root):
+    before = torch.get_num_threads()
+    evaluate(EvalConfig(model=str(models.write(tmp_path, "ff", models.FEEDFORWARD)), task="mazes", sets="quick",
+                        difficulties=[9], data_root=data_root, n_boot=20, threads=1))
+    assert torch.get_num_threads() == before

@@ -28,7 +28,7 @@ def env(tmp_path_factory):
     for name in ("RECURRENT", "FEEDFORWARD"):
         path = models.write(tmp, name.lower(), getattr(models, name))
         res[name], _ = evaluate(EvalConfig(model=str(path), task="mazes", sets="quick", steps=[1, 2, 3],
-                                           data_root=root, n_boot=50))
+                                           data_root=root, n_boot=50, threads=1))
     return tmp, root, res
 
 

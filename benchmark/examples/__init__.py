@@ -1,0 +1,1 @@
+"""Example model files for ``bench preflight`` / ``bench evaluate`` (templates for users)."""
