@@ -30,6 +30,7 @@ def _parse(parser, text):
 @click.option("--epochs", type=int, default=None, help="Default: the recipe's.")
 @click.option("--batch-size", type=int, default=None, help="Default: the recipe's.")
 @click.option("--lr", type=float, default=None, help="Learning rate (default: the recipe's).")
+@click.option("--warmup-epochs", type=float, default=None, help="Linear warmup epochs (default: the recipe's).")
 @click.option("--lcp-weight", type=float, default=None, help="Lipschitz penalty weight (default 10).")
 @click.option("--lcp-lambda", type=float, default=None, help="Lipschitz penalty threshold (default 0.9).")
 @click.option("--neumann-steps", type=int, default=None, help="RBP Neumann terms (default 15).")
@@ -55,10 +56,12 @@ def _parse(parser, text):
 @click.option("--eval-steps", default=None, help="Budgets A:B, A:B:STEP or a comma list (default 1:4T).")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Generator processes for missing data.")
+@click.option("--num-workers", type=click.IntRange(min=0), default=0, show_default=True, help="DataLoader workers.")
 @click.option("--quiet", is_flag=True, help="No progress bar or epoch lines.")
-def train_command(model, task, difficulty, steps, algorithm, epochs, batch_size, lr, lcp_weight, lcp_lambda,
-                  neumann_steps, progressive_alpha, quick, train_count, eval_sets, out, data_root, device, amp, seed,
-                  limit_batches, val_limit, max_minutes, do_eval, eval_difficulties, eval_steps, workers, quiet):
+def train_command(model, task, difficulty, steps, algorithm, epochs, batch_size, lr, warmup_epochs, lcp_weight,
+                  lcp_lambda, neumann_steps, progressive_alpha, quick, train_count, eval_sets, out, data_root, device, amp, seed,
+                  limit_batches, val_limit, max_minutes, do_eval, eval_difficulties, eval_steps, workers, num_workers,
+                  quiet):
     """Train MODEL (a baseline name, baselines:NAME or a model file) on a suite task.
 
     Checkpoints after every epoch into --out; running the same command again resumes.
@@ -71,14 +74,16 @@ def train_command(model, task, difficulty, steps, algorithm, epochs, batch_size,
     try:
         config = TrainConfig(
             model=model, task=task, difficulty=difficulty, steps=steps, algorithm=algorithm, epochs=epochs,
-            batch_size=batch_size, lr=lr, lcp_weight=lcp_weight, lcp_lambda=lcp_lambda,
+            batch_size=batch_size, lr=lr, warmup_epochs=warmup_epochs, lcp_weight=lcp_weight,
+            lcp_lambda=lcp_lambda,
             neumann_steps=neumann_steps, progressive_alpha=progressive_alpha, out=out,
             sets="quick" if quick else "standard", train_count=train_count, eval_sets=eval_sets,
             data_root=Path(data_root or os.environ.get("RVB_DATA_ROOT") or suite.DEFAULT_DATA_ROOT),
             device=device, amp=amp, seed=seed, limit_batches=limit_batches, val_limit=val_limit,
             max_minutes=max_minutes,
             evaluate=do_eval, eval_difficulties=_parse("parse_difficulties", eval_difficulties),
-            eval_steps=_parse("parse_steps", eval_steps), progress=not quiet, generate_workers=workers, echo=echo)
+            eval_steps=_parse("parse_steps", eval_steps), progress=not quiet, generate_workers=workers,
+            num_workers=num_workers, echo=echo)
         summary = train(config)
     except HarnessError as exc:
         raise _InputError(str(exc)) from None

@@ -42,6 +42,7 @@ class TrainConfig:
     epochs: int = None
     batch_size: int = None
     lr: float = None
+    warmup_epochs: float = None
     lcp_weight: float = None
     lcp_lambda: float = None
     neumann_steps: int = None
@@ -126,7 +127,8 @@ def resolve(config):
     source_spec, baseline = _source_spec(str(config.model))
     source = contract.load_source(source_spec)
     recipe = recipe_for(baseline, config.task).replace(
-        epochs=config.epochs, batch_size=config.batch_size, lr=config.lr, lcp_weight=config.lcp_weight,
+        epochs=config.epochs, batch_size=config.batch_size, lr=config.lr, warmup_epochs=config.warmup_epochs,
+        lcp_weight=config.lcp_weight,
         lcp_lambda=config.lcp_lambda, neumann_steps=config.neumann_steps, progressive_alpha=config.progressive_alpha)
     algorithm = config.algorithm or recipe.algorithm
     info = spec.info(difficulty)
@@ -317,9 +319,11 @@ def train(config):
             torch.cuda.reset_peak_memory_stats(device)
         batches = _batches(len(train_ds), batch_size, c.seed, epoch, c.limit_batches)
         losses_seen, skipped = [], 0
+        # The batches are fixed by (seed, epoch) above; workers only read them.
+        batch_loader = torch.utils.data.DataLoader(train_ds, batch_sampler=[i.tolist() for i in batches],
+                                                   num_workers=c.num_workers, pin_memory=device.type == "cuda")
         with _progress(len(batches), f"epoch {epoch + 1}/{recipe.epochs}", c.progress) as tick:
-            for b, idx in enumerate(batches):
-                x, y = _stack(train_ds, idx)
+            for b, (x, y) in enumerate(batch_loader):
                 x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
                 gen = torch.Generator().manual_seed(_mix(c.seed, epoch, b, 2))
                 with _autocast(device, c.amp):
@@ -391,7 +395,7 @@ def _memory(device):
 
 def _standard(run):
     c = run.config
-    overrides = (c.epochs, c.batch_size, c.lr, c.lcp_weight, c.lcp_lambda, c.neumann_steps, c.progressive_alpha,
+    overrides = (c.epochs, c.batch_size, c.lr, c.warmup_epochs, c.lcp_weight, c.lcp_lambda, c.neumann_steps, c.progressive_alpha,
                  c.limit_batches, c.steps, c.max_minutes, c.train_count)
     default_algorithm = recipe_for(run.baseline, c.task).algorithm
     return c.sets == "standard" and all(v is None for v in overrides) and run.algorithm == default_algorithm
@@ -409,7 +413,7 @@ def _evaluate(run, steps, weights, log, model):
                         device=str(run.device), data_root=c.data_root,
                         recipe="standard recipe" if _standard(run) else "free",
                         name=f"{run.baseline or run.source.name} ({run.algorithm})",
-                        generate_workers=c.generate_workers)
+                        generate_workers=c.generate_workers, num_workers=c.num_workers)
     results, samples = ev.evaluate(cfg)
     path = run.out / RESULTS
     outputs.write_all(results, samples, path)

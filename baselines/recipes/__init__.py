@@ -1,0 +1,1 @@
+"""Scripted training runs of the baselines (see ``gpu.py``)."""
