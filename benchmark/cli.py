@@ -256,9 +256,9 @@ def evaluate_command(model, task, quick, train_difficulty, train_steps, difficul
         click.echo(f"in-distribution (difficulty {i['difficulty']}, {i['steps']} steps): {100 * i['score']:.1f}% "
                    f"[{100 * i['ci'][0]:.1f}, {100 * i['ci'][1]:.1f}]")
     for lf, best in zip(d["label_free"]["per_difficulty"], d["oracle"]["per_difficulty"]):
-        click.echo(f"difficulty {lf['difficulty']:>3}: label-free {100 * lf['score']:5.1f}% at "
-                   f"{lf['steps'] if lf['steps'] else lf['mean_steps']} steps; oracle {100 * best['score']:5.1f}% "
-                   f"at {best['steps']}")
+        at = lf["steps"] if lf["steps"] else f"a mean of {lf['mean_steps']:g}"
+        click.echo(f"difficulty {lf['difficulty']:>3}: label-free {100 * lf['score']:5.1f}% at {at} steps; "
+                   f"oracle {100 * best['score']:5.1f}% at {best['steps']}")
     for p in paths:
         click.echo(str(p))
 

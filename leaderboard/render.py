@@ -28,7 +28,8 @@ def rows(task, sets, entries):
     for k, e in enumerate(entries, start=1):
         lf = e["label_free"]["scores"]
         body.append([str(k), e["name"], e["recipe"], f"{e['parameters']:,}",
-                     f"{e['train']['difficulty']}/{e['train']['steps']}", _fmt(e["in_distribution"])]
+                     f"{e['train']['difficulty']}/{e['train']['steps'] if e['recurrent'] else '-'}",
+                     _fmt(e["in_distribution"])]
                     + [_fmt(lf.get(str(d))) for d in ds] + [_fmt(rank_score(e)), e["label_free"]["rule"]])
     return header, body
 
