@@ -38,7 +38,10 @@ def main():
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--per-budget", action="store_true", help="also time one forward per budget (slow: T(T+1)/2 steps)")
+    ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     task = taskinfo.mazes(args.size)
     model = contract.build(contract.load_source(args.model), task).to(device).eval()

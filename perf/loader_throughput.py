@@ -58,7 +58,10 @@ def main():
     ap.add_argument("--steps", type=int, default=15)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--model-batches", type=int, default=4)
+    ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     with tempfile.TemporaryDirectory() as tmp:
         root = args.root

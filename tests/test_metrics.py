@@ -73,3 +73,11 @@ def test_bootstrap_ci_brackets_mean_and_shares_resamples():
 def test_bootstrap_of_constant_scores_is_degenerate():
     low, high = metrics.bootstrap_ci(np.ones(50))
     assert low == high == 1.0
+
+
+def test_predictions_equal_argmax_with_ties():
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randint(-2, 3, (4, 2, 5, 5), generator=g).float()     # many ties
+    assert torch.equal(metrics.predictions(logits), logits.argmax(dim=1))
+    cls = torch.randn(6, 20, generator=g)
+    assert torch.equal(metrics.predictions(cls), cls.argmax(dim=1))
