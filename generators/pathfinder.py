@@ -15,10 +15,12 @@ density cos^2(turn x continuity). Unlike the reference, nothing here dilates who
   of a disk) at the canvas resolution, then area-resampled to the output side, which is a
   proper (monotone, alias-free) filter: the image is never below the target's own ink.
 
-No marker-distance shortcut: target A is grown first, one of its ends becomes marker 0, and
-target B starts on the circle around marker 0 whose radius is A's end-to-end distance. A
-positive marks A's other end, a negative marks B's start; both lie at the same distance
-from marker 0, and the picture without markers does not depend on the label at all.
+No marker shortcut: target A is grown from marker 0; a "ghost" contour is grown from
+marker 0 by the same process (never drawn) and target B starts where the ghost ends. A
+positive marks A's far end, a negative marks B's start: two points drawn from one
+distribution given marker 0 (same distance law, same place on the canvas), and the
+picture without markers does not depend on the label at all; the label only picks which
+of the two ends gets marker 1.
 """
 import math
 
@@ -30,13 +32,21 @@ from .rng import new_state, randbelow, uniform
 VERSION = "1.0.0"
 # Bounded work per sample: full restarts (regrow both targets) before giving up.
 MAX_ATTEMPTS = 5000
-# A length passes validation only if probe samples need at most this many restarts, which
-# makes a failure within MAX_ATTEMPTS astronomically unlikely.
-PROBE_ATTEMPTS = 100
+# A length passes validation only if probe samples need at most this many restarts on
+# average; restarts are about geometric, so a sample then fails MAX_ATTEMPTS with odds
+# below e^-50.
+PROBE_MEAN_RESTARTS = 100
+PROBE_SAMPLES = 16
 FIRST_TRIES = 16     # directions tried for a snake's first dash
 TURN_TRIES = 12      # turns tried for each further dash
-B_STARTS = 8         # start points of target B tried per target A
+# Ghost contours (start points of target B) tried per target A. One: when the ghost or B
+# fails, the whole pair restarts; re-drawing B's start alone kept it away from places
+# where A's far end is common (near the border), a marker-position cue (measured: 54.8%).
+B_STARTS = 1
 DISTRACTOR_TRIES = 4
+TARGET_TRIES = 4     # growths of a target from one start point (makes success depend little on
+                     # where the start is, which would otherwise bias marker positions)
+LOOKAHEAD = 2.0     # periods of free canvas wanted ahead of a new dash
 CELL_CAP = 24
 MASK_THRESHOLD = 0.25  # on the target's geometric coverage at output resolution
 
@@ -204,35 +214,56 @@ def _point_clear(py, px, r, owner, same, skip, half, n_dash, dcy, dcx, duy, dux,
 
 
 @njit(cache=True)
-def _grow(state, owner, sy, sx, length, half, gap, clear, lo, hi, continuity,
+def _grow(state, owner, sy, sx, length, half, gap, clear, lo, hi, continuity, look,
           n_dash, dcy, dcx, duy, dux, down, drank, counts, items, cell, g,
           zy, zx, zowner, zdash, n_zone, r_other, r_own):
     """Grow a snake of ``length`` dashes whose first dash starts at (sy, sx).
 
     Returns the new dash count, or -1 (nothing added) when it could not be completed.
-    A dead end backs up two dashes, a bounded number of times.
+    A dead end backs up two dashes, a bounded number of times. ``look``: steer away from
+    the canvas edge (targets, which must reach their full length).
     """
     first = n_dash
-    placed = False
+    spare = -1
+    fy = 0.0
+    fx = 0.0
+    fu = 0.0
+    fv = 0.0
+    ahead = LOOKAHEAD * (2.0 * half + gap)
     for _ in range(FIRST_TRIES):
         a = 2.0 * math.pi * uniform(state)
         uy = math.sin(a)
         ux = math.cos(a)
         cy = sy + half * uy
         cx = sx + half * ux
-        if _fits(cy, cx, uy, ux, owner, 0, half, clear, lo, hi, n_dash, dcy, dcx, duy, dux, down, drank,
-                 counts, items, cell, g, zy, zx, zowner, zdash, n_zone, r_other, r_own, n_dash):
-            if _add_dash(n_dash, cy, cx, uy, ux, owner, 0, dcy, dcx, duy, dux, down, drank, counts, items, cell, g):
-                n_dash += 1
-                placed = True
-                break
-    if not placed:
+        if not _fits(cy, cx, uy, ux, owner, 0, half, clear, lo, hi, n_dash, dcy, dcx, duy, dux, down, drank,
+                     counts, items, cell, g, zy, zx, zowner, zdash, n_zone, r_other, r_own, n_dash):
+            continue
+        roomy = (lo <= cy + ahead * uy <= hi and lo <= cx + ahead * ux <= hi) or not look
+        if roomy or spare < 0:
+            spare = 1
+            fy = cy
+            fx = cx
+            fu = uy
+            fv = ux
+        if roomy:
+            break
+    if spare < 0 or not _add_dash(n_dash, fy, fx, fu, fv, owner, 0, dcy, dcx, duy, dux, down, drank,
+                                  counts, items, cell, g):
         return -1
-    backups = 2 * length
+    n_dash += 1
+    backups = length // 2
     rank = 1
     while rank < length:
         p = n_dash - 1
         ok = False
+        # Among the turns that fit, prefer one that leaves room ahead (the reference weighs
+        # candidates by free space); the first fitting turn is the fallback.
+        spare = -1
+        sy0 = 0.0
+        sx0 = 0.0
+        su0 = 0.0
+        sv0 = 0.0
         for _ in range(TURN_TRIES):
             th = _turn(state, continuity)
             c = math.cos(th)
@@ -247,14 +278,25 @@ def _grow(state, owner, sy, sx, length, half, gap, clear, lo, hi, continuity,
                 continue
             cy = dcy[p] + half * duy[p] + gap * wy / wn + half * uy
             cx = dcx[p] + half * dux[p] + gap * wx / wn + half * ux
-            if _fits(cy, cx, uy, ux, owner, rank, half, clear, lo, hi, n_dash, dcy, dcx, duy, dux, down, drank,
-                     counts, items, cell, g, zy, zx, zowner, zdash, n_zone, r_other, r_own, n_dash):
-                if _add_dash(n_dash, cy, cx, uy, ux, owner, rank, dcy, dcx, duy, dux, down, drank,
-                             counts, items, cell, g):
-                    n_dash += 1
-                    rank += 1
-                    ok = True
-                    break
+            if not _fits(cy, cx, uy, ux, owner, rank, half, clear, lo, hi, n_dash, dcy, dcx, duy, dux, down,
+                         drank, counts, items, cell, g, zy, zx, zowner, zdash, n_zone, r_other, r_own, n_dash):
+                continue
+            ay = cy + ahead * uy
+            ax = cx + ahead * ux
+            roomy = (lo <= ay <= hi and lo <= ax <= hi) or not look
+            if roomy or spare < 0:
+                spare = 1
+                sy0 = cy
+                sx0 = cx
+                su0 = uy
+                sv0 = ux
+            if roomy or rank == length - 1:
+                break
+        if spare > 0 and _add_dash(n_dash, sy0, sx0, su0, sv0, owner, rank, dcy, dcx, duy, dux, down, drank,
+                                   counts, items, cell, g):
+            n_dash += 1
+            rank += 1
+            ok = True
         if not ok:
             if backups == 0 or rank < 3:
                 _pop_dashes(n_dash, first, dcy, dcx, counts, cell, g)
@@ -272,13 +314,55 @@ def _end_point(d, half, dcy, dcx, duy, dux, sign):
 
 
 @njit(cache=True)
+def _target(state, owner, sy, sx, length, half, gap, clear, lo, hi, lo_m, hi_m, continuity,
+            n_dash, dcy, dcx, duy, dux, down, drank, counts, items, cell, g,
+            zy, zx, zowner, zdash, n_zone, r_other, r_own, need, extend):
+    """Grow a target contour from (sy, sx) and accept its far end only if a marker fits
+    there: inside the marker bounds, >= need from every zone centre, no other snake's ink
+    within r_other and none of its own (but the end dash) within r_own.
+
+    ``extend`` > 0 also requires that the contour could have gone on for that many more
+    dashes (grown, then removed): a marker-1 candidate at A's far end then has room after
+    it, as the negative's candidate (B's start) has room for B.
+    Returns the new dash count, or -1 with nothing added.
+    """
+    nb = -1
+    for _ in range(TARGET_TRIES):
+        nb = _grow(state, owner, sy, sx, length + extend, half, gap, clear, lo, hi, continuity, True,
+                   n_dash, dcy, dcx, duy, dux, down, drank, counts, items, cell, g,
+                   zy, zx, zowner, zdash, n_zone, r_other, r_own)
+        if nb >= 0:
+            break
+    if nb < 0:
+        return -1
+    nb = _pop_dashes(nb, nb - extend, dcy, dcx, counts, cell, g)
+    fy, fx = _end_point(nb - 1, half, dcy, dcx, duy, dux, 1.0)
+    ok = lo_m <= fy <= hi_m and lo_m <= fx <= hi_m
+    for q in range(n_zone):
+        if ok and (fy - zy[q]) ** 2 + (fx - zx[q]) ** 2 < need * need:
+            ok = False
+    ok = ok and _point_clear(fy, fx, r_other, owner, False, -1, half, nb, dcy, dcx, duy, dux, down,
+                             counts, items, cell, g)
+    ok = ok and _point_clear(fy, fx, r_own, owner, True, nb - 1, half, nb, dcy, dcx, duy, dux, down,
+                             counts, items, cell, g)
+    if not ok:
+        _pop_dashes(nb, n_dash, dcy, dcx, counts, cell, g)
+        return -1
+    return nb
+
+
+@njit(cache=True)
 def layout(state, length, canvas, pad, half, thick, gap, margin, continuity, dlen, n_distr,
-           seed_distance, radius, dcy, dcx, duy, dux, down, drank, counts, items, cell, g,
-           zy, zx, zowner, zdash, ends):
+           seed_distance, radius, max_attempts, dcy, dcx, duy, dux, down, drank, counts, items,
+           gcounts, gitems, cell, g, zy, zx, zowner, zdash, ends):
     """Place targets A and B and the distractors; returns (n_dash, n_distractors, restarts).
 
-    ``ends`` receives [m0, A's other end, B's start (on the circle around m0), B's far end]
-    as (row, col) canvas coordinates. restarts = -1 when MAX_ATTEMPTS did not suffice.
+    ``ends`` receives [marker 0 = A's start, A's far end, B's start, B's far end] as (row,
+    col) canvas coordinates. B starts where a "ghost" contour, grown from marker 0 by the
+    very process that grew A (in an empty scene of its own, never drawn), ends. So A's far
+    end (the positive's marker 1) and B's start (the negative's) are drawn from one
+    distribution given marker 0: same distance, same place on the canvas. restarts = -1
+    when max_attempts did not suffice.
     """
     clear = thick + margin
     lo = pad + 0.5 * thick + 0.5
@@ -288,9 +372,8 @@ def layout(state, length, canvas, pad, half, thick, gap, margin, continuity, dle
     r_own = radius + 0.5 * thick + margin
     r_other = r_own + gap
     need = max(seed_distance, r_other)
-    for attempt in range(MAX_ATTEMPTS):
+    for attempt in range(max_attempts):
         counts[:] = 0
-        n_zone = 0
         # target A, from a random start; its start zone is guarded while it grows
         ay = lo_m + (hi_m - lo_m) * uniform(state)
         ax = lo_m + (hi_m - lo_m) * uniform(state)
@@ -298,40 +381,27 @@ def layout(state, length, canvas, pad, half, thick, gap, margin, continuity, dle
         zx[0] = ax
         zowner[0] = OWNER_A
         zdash[0] = 0
-        n_dash = _grow(state, OWNER_A, ay, ax, length, half, gap, clear, lo, hi, continuity,
-                       0, dcy, dcx, duy, dux, down, drank, counts, items, cell, g,
-                       zy, zx, zowner, zdash, 1, r_other, r_own)
+        n_dash = _target(state, OWNER_A, ay, ax, length, half, gap, clear, lo, hi, lo_m, hi_m, continuity,
+                         0, dcy, dcx, duy, dux, down, drank, counts, items, cell, g,
+                         zy, zx, zowner, zdash, 1, r_other, r_own, need, length)
         if n_dash < 0:
             continue
-        last = n_dash - 1
-        ey, ex = _end_point(last, half, dcy, dcx, duy, dux, 1.0)
-        if ey < lo_m or ey > hi_m or ex < lo_m or ex > hi_m:
-            continue
-        dist = math.sqrt((ey - ay) ** 2 + (ex - ax) ** 2)
-        if dist < need:
-            continue
-        if not _point_clear(ey, ex, r_own, OWNER_A, True, last, half, n_dash, dcy, dcx, duy, dux, down,
-                            counts, items, cell, g):
-            continue
-        zy[1] = ey
-        zx[1] = ex
+        zy[1], zx[1] = _end_point(n_dash - 1, half, dcy, dcx, duy, dux, 1.0)
         zowner[1] = OWNER_A
-        zdash[1] = last
-        n_zone = 2
-        # marker 0 sits on either end of A with equal chance
-        m = randbelow(state, 2)
-        my = zy[m]
-        mx = zx[m]
-        oy = zy[1 - m]
-        ox = zx[1 - m]
+        zdash[1] = n_dash - 1
         done = False
         for _ in range(B_STARTS):
-            a = 2.0 * math.pi * uniform(state)
-            by = my + dist * math.sin(a)
-            bx = mx + dist * math.cos(a)
-            if by < lo_m or by > hi_m or bx < lo_m or bx > hi_m:
+            # the ghost: A's process again from marker 0, alone in its own hash
+            gcounts[:] = 0
+            zdash[0] = n_dash
+            ng = _target(state, OWNER_A, ay, ax, length, half, gap, clear, lo, hi, lo_m, hi_m, continuity,
+                         n_dash, dcy, dcx, duy, dux, down, drank, gcounts, gitems, cell, g,
+                         zy, zx, zowner, zdash, 1, r_other, r_own, need, length)
+            zdash[0] = 0
+            if ng < 0:
                 continue
-            if (by - oy) ** 2 + (bx - ox) ** 2 < need * need:
+            by, bx = _end_point(ng - 1, half, dcy, dcx, duy, dux, 1.0)
+            if (by - zy[1]) ** 2 + (bx - zx[1]) ** 2 < need * need:
                 continue
             if not _point_clear(by, bx, r_other, OWNER_B, False, -1, half, n_dash, dcy, dcx, duy, dux, down,
                                 counts, items, cell, g):
@@ -340,25 +410,12 @@ def layout(state, length, canvas, pad, half, thick, gap, margin, continuity, dle
             zx[2] = bx
             zowner[2] = OWNER_B
             zdash[2] = n_dash
-            nb = _grow(state, OWNER_B, by, bx, length, half, gap, clear, lo, hi, continuity,
-                       n_dash, dcy, dcx, duy, dux, down, drank, counts, items, cell, g,
-                       zy, zx, zowner, zdash, 3, r_other, r_own)
+            nb = _target(state, OWNER_B, by, bx, length, half, gap, clear, lo, hi, lo_m, hi_m, continuity,
+                         n_dash, dcy, dcx, duy, dux, down, drank, counts, items, cell, g,
+                         zy, zx, zowner, zdash, 3, r_other, r_own, need, 0)
             if nb < 0:
                 continue
-            fy, fx = _end_point(nb - 1, half, dcy, dcx, duy, dux, 1.0)
-            ok = lo_m <= fy <= hi_m and lo_m <= fx <= hi_m
-            for q in range(3):
-                if ok and (fy - zy[q]) ** 2 + (fx - zx[q]) ** 2 < need * need:
-                    ok = False
-            ok = ok and _point_clear(fy, fx, r_other, OWNER_B, False, -1, half, nb, dcy, dcx, duy, dux, down,
-                                     counts, items, cell, g)
-            ok = ok and _point_clear(fy, fx, r_own, OWNER_B, True, nb - 1, half, nb, dcy, dcx, duy, dux, down,
-                                     counts, items, cell, g)
-            if not ok:
-                _pop_dashes(nb, n_dash, dcy, dcx, counts, cell, g)
-                continue
-            zy[3] = fy
-            zx[3] = fx
+            zy[3], zx[3] = _end_point(nb - 1, half, dcy, dcx, duy, dux, 1.0)
             zowner[3] = OWNER_B
             zdash[3] = nb - 1
             n_dash = nb
@@ -366,23 +423,17 @@ def layout(state, length, canvas, pad, half, thick, gap, margin, continuity, dle
             break
         if not done:
             continue
-        n_zone = 4
-        ends[0, 0] = my
-        ends[0, 1] = mx
-        ends[1, 0] = oy
-        ends[1, 1] = ox
-        ends[2, 0] = zy[2]
-        ends[2, 1] = zx[2]
-        ends[3, 0] = zy[3]
-        ends[3, 1] = zx[3]
+        for q in range(4):
+            ends[q, 0] = zy[q]
+            ends[q, 1] = zx[q]
         placed = 0
         for k in range(n_distr):
             for _ in range(DISTRACTOR_TRIES):
                 sy = lo + (hi - lo) * uniform(state)
                 sx = lo + (hi - lo) * uniform(state)
-                nd = _grow(state, 2 + k, sy, sx, dlen, half, gap, clear, lo, hi, continuity,
+                nd = _grow(state, 2 + k, sy, sx, dlen, half, gap, clear, lo, hi, continuity, False,
                            n_dash, dcy, dcx, duy, dux, down, drank, counts, items, cell, g,
-                           zy, zx, zowner, zdash, n_zone, r_other, r_own)
+                           zy, zx, zowner, zdash, 4, r_other, r_own)
                 if nd >= 0:
                     n_dash = nd
                     placed += 1
@@ -472,7 +523,7 @@ def generate_into(seeds, labels, length, canvas, pad, plen, thick, margins, cont
     n_out = images.shape[2]
     scale = canvas / n_out
     half = 0.5 * plen
-    max_d = 2 * length + n_distr * dlen + 4
+    max_d = 3 * length + n_distr * dlen + 4
     dcy = np.empty(max_d)
     dcx = np.empty(max_d)
     duy = np.empty(max_d)
@@ -490,6 +541,8 @@ def generate_into(seeds, labels, length, canvas, pad, plen, thick, margins, cont
     g_max = int(canvas / (plen + thick + margins.min())) + 2
     counts = np.zeros(g_max * g_max, dtype=np.int32)
     items = np.empty((g_max * g_max, CELL_CAP), dtype=np.int32)
+    gcounts = np.zeros(g_max * g_max, dtype=np.int32)
+    gitems = np.empty((g_max * g_max, CELL_CAP), dtype=np.int32)
     for i in range(seeds.shape[0]):
         state = new_state(seeds[i])
         margin = margins[randbelow(state, margins.shape[0])]
@@ -497,8 +550,8 @@ def generate_into(seeds, labels, length, canvas, pad, plen, thick, margins, cont
         cell = plen + thick + margin
         g = int(canvas / cell) + 2
         n_dash, placed, restarts = layout(state, length, canvas, pad, half, thick, gap, margin, continuity,
-                                          dlen, n_distr, seed_distance, radius, dcy, dcx, duy, dux, down,
-                                          drank, counts, items, cell, g, zy, zx, zowner, zdash, ends)
+                                          dlen, n_distr, seed_distance, radius, MAX_ATTEMPTS, dcy, dcx, duy,
+                                          dux, down, drank, counts, items, gcounts, gitems, cell, g, zy, zx, zowner, zdash, ends)
         if restarts < 0:
             return i
         positive = labels[i] == 1
@@ -535,14 +588,15 @@ def generate_into(seeds, labels, length, canvas, pad, plen, thick, margins, cont
 
 
 @njit(cache=True)
-def layout_of(seed, length, canvas, pad, plen, thick, margins, continuity, dlen, n_distr, seed_distance, radius):
+def layout_of(seed, length, canvas, pad, plen, thick, margins, continuity, dlen, n_distr, seed_distance, radius,
+              max_attempts=MAX_ATTEMPTS):
     """The scene of one seed, for tests and audits: dashes (cy, cx, uy, ux, owner, rank),
     the four target ends, distractors placed, restarts and the margin drawn."""
     state = new_state(seed)
     margin = margins[randbelow(state, margins.shape[0])]
     gap = 2.0 * margin
     half = 0.5 * plen
-    max_d = 2 * length + n_distr * dlen + 4
+    max_d = 3 * length + n_distr * dlen + 4
     dcy = np.empty(max_d)
     dcx = np.empty(max_d)
     duy = np.empty(max_d)
@@ -558,9 +612,11 @@ def layout_of(seed, length, canvas, pad, plen, thick, margins, continuity, dlen,
     g = int(canvas / cell) + 2
     counts = np.zeros(g * g, dtype=np.int32)
     items = np.empty((g * g, CELL_CAP), dtype=np.int32)
+    gcounts = np.zeros(g * g, dtype=np.int32)
+    gitems = np.empty((g * g, CELL_CAP), dtype=np.int32)
     n_dash, placed, restarts = layout(state, length, canvas, pad, half, thick, gap, margin, continuity, dlen,
-                                      n_distr, seed_distance, radius, dcy, dcx, duy, dux, down, drank, counts,
-                                      items, cell, g, zy, zx, zowner, zdash, ends)
+                                      n_distr, seed_distance, radius, max_attempts, dcy, dcx, duy, dux, down, drank, counts,
+                                      items, gcounts, gitems, cell, g, zy, zx, zowner, zdash, ends)
     dashes = np.empty((n_dash, 6))
     for d in range(n_dash):
         dashes[d, 0] = dcy[d]

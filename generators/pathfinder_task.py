@@ -118,14 +118,17 @@ def _weights(canvas, size):
     return pf.area_weights(canvas, size)
 
 
-def probe(p, samples=16):
-    """True if the length fits: fixed probe seeds each need <= PROBE_ATTEMPTS restarts."""
+def probe(p):
+    """True if the length fits the canvas: PROBE_SAMPLES fixed seeds need at most
+    PROBE_MEAN_RESTARTS restarts on average (stops as soon as that budget is spent)."""
     geometry = kernel_args(p)[:11]
-    for k in range(samples):
-        seed = int(sample_seeds(0, "pathfinder", "probe", "probe", [k])[0])
-        _, _, _, restarts, _ = pf.layout_of(np.uint64(seed), *geometry)
-        if restarts < 0 or restarts > pf.PROBE_ATTEMPTS:
+    budget = pf.PROBE_SAMPLES * pf.PROBE_MEAN_RESTARTS
+    for k in range(pf.PROBE_SAMPLES):
+        seed = sample_seeds(0, "pathfinder", "probe", "probe", [k])[0]
+        restarts = pf.layout_of(seed, *geometry, budget + 1)[3]
+        if restarts < 0:
             return False
+        budget -= restarts
     return True
 
 
