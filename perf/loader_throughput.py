@@ -54,7 +54,7 @@ def main():
     ap.add_argument("--root", type=Path, default=None, help="an existing dataset folder instead")
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--workers", default="0,2")
-    ap.add_argument("--model", default="baselines:convgru")
+    ap.add_argument("--model", default="baselines:convgru", help="a maze model, or none (loader only)")
     ap.add_argument("--steps", type=int, default=15)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--model-batches", type=int, default=4)
@@ -72,9 +72,13 @@ def main():
         ds = ShardDataset(root)
         side = ds[0][0].shape[-1]
         rates = {f"workers_{w}": round(loader_rate(root, args.batch, int(w)), 1) for w in args.workers.split(",")}
+    best = max(rates.values())
+    if args.model == "none":                 # loader only (e.g. a PathFinder or clutter folder)
+        print(json.dumps({"dataset": str(args.root), "image_side": side, "batch": args.batch,
+                          "loader_images_per_s": rates}, indent=2))
+        return
     size = (side - 6) // 2
     m = model_rate(args.model, size, args.batch, args.steps, device, args.model_batches)
-    best = max(rates.values())
     print(json.dumps({"dataset": str(args.root or f"mazes {args.size}, {args.count} samples (temporary)"),
                       "image_side": side, "batch": args.batch, "loader_images_per_s": rates,
                       "model": args.model, "model_steps": args.steps, "device": str(device),
