@@ -187,8 +187,12 @@ def preflight_command(model, task, train_difficulty, train_steps, weights):
 
     One line per rule; exit code 1 if any rule fails.
     """
+    from .contract import BASELINE_PREFIX
     from .preflight import preflight
 
+    if not model.startswith(BASELINE_PREFIX) and not Path(model).is_file():
+        raise HarnessError(f"{model}: no such model file (expected a .py file defining build_model(task), "
+                           f"or {BASELINE_PREFIX}NAME)")
     info = _task_info(task, train_difficulty, train_steps)
     checks = preflight(model, info, weights=weights)
     for check in checks:

@@ -137,6 +137,8 @@ def test_cli_preflight_exit_codes(tmp_path):
     assert code == 0 and "FAIL" not in text
     code, text = run_cli("preflight", models.write(tmp_path, "bad", models.IGNORES_STEPS), "--task", "mazes")
     assert code == 1 and "FAIL P06" in text
+    code, text = run_cli("preflight", tmp_path / "missing.py", "--task", "mazes")
+    assert code == 2 and "no such model file" in text and len(text.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize("args, words", [
