@@ -61,7 +61,7 @@ def preflight(source_spec, task, weights=None, steps=None):
         return checks
     model.eval()
     recurrent = contract.is_recurrent(model)
-    steps = steps or max(2, task.train_steps)
+    steps = steps or max(2, getattr(model, "train_steps", None) or task.train_steps)
     x = _inputs(task)
     with torch.no_grad():
         try:

@@ -46,13 +46,17 @@ def validate(results, origin="results"):
     return results
 
 
+def _no_constant(name):
+    raise ValueError(f"{name} is not a number a results file may hold")
+
+
 def load(path):
     path = Path(path)
     if not path.is_file():
         raise ResultsError(f"{path}: no such results file")
     try:
-        results = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        results = json.loads(path.read_text(), parse_constant=_no_constant)
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError) as exc:
         raise ResultsError(f"{path}: not valid JSON ({exc})") from None
     if not isinstance(results, dict):
         raise ResultsError(f"{path}: a results file holds one JSON object")
@@ -65,7 +69,7 @@ def write_json_atomic(path, obj):
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
-        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n")
+        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, allow_nan=False) + "\n")
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -79,6 +79,7 @@ def mutate(results, fn):
     (lambda r: (r["datasets"].pop(), r["grid"]["rows"].pop()), "missing 17"),
     (lambda r: r["datasets"][0].__setitem__("count", 7), "evaluated on 7 samples"),
     (lambda r: r["suite"].__setitem__("version", "0.0"), "suite version"),
+    (lambda r: r["grid"]["rows"][0]["mean"].__setitem__(0, float("nan")), "NaN is not a number"),
 ])
 def test_bad_results_are_rejected_and_board_untouched(env, tmp_path, change, words):
     tmp, root, res = env
