@@ -170,5 +170,5 @@ def test_crbp_memory_flat_in_steps_bptt_grows():
     for steps in (4, 16):
         mem["rbp", steps] = _peak_graph_bytes(lambda: rbp_unroll(model, x, steps))
         mem["bptt", steps] = _peak_graph_bytes(lambda: bptt_unroll(model, x, steps))
-    assert mem["rbp", 16] == mem["rbp", 4]
+    assert mem["rbp", 16] <= 1.05 * mem["rbp", 4]          # one step's graph whatever the steps
     assert mem["bptt", 16] > 3 * mem["bptt", 4]
