@@ -185,3 +185,18 @@ def test_threads_option_leaves_torch_as_it_was(tmp_path, data_root):
     evaluate(EvalConfig(model=str(models.write(tmp_path, "ff", models.FEEDFORWARD)), task="mazes", sets="quick",
                         difficulties=[9], data_root=data_root, n_boot=20, threads=1))
     assert torch.get_num_threads() == before
+
+
+@pytest.mark.gpu
+def test_cuda_evaluation_matches_cpu_and_runs_with_amp(tmp_path, data_root):
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    path = Path(__file__).parents[1] / "benchmark" / "examples" / "dead_end_filling.py"
+    common = dict(model=str(path), task="mazes", sets="quick", difficulties=[9, 11], steps=[1, 20, 200],
+                  data_root=data_root, n_boot=50)
+    cpu, _ = evaluate(EvalConfig(**common, threads=1))
+    gpu, _ = evaluate(EvalConfig(**common, device="cuda", amp=False, channels_last=True))
+    assert gpu["grid"]["rows"] == cpu["grid"]["rows"]
+    amp, _ = evaluate(EvalConfig(**common, device="cuda"))
+    assert amp["compute"]["amp"] and amp["compute"]["peak_memory_kind"] == "cuda_max_allocated"
+    assert [r["mean"][-1] for r in amp["grid"]["rows"]] == [1.0, 1.0]
