@@ -43,7 +43,8 @@ TURN_TRIES = 12      # turns tried for each further dash
 # fails, the whole pair restarts; re-drawing B's start alone kept it away from places
 # where A's far end is common (near the border), a marker-position cue (measured: 54.8%).
 B_STARTS = 1
-DISTRACTOR_TRIES = 4
+DISTRACTOR_TRIES = 6  # start points tried per distractor (failures are skipped, as in the reference)
+DISTRACTOR_FIRST = 4  # directions tried at a distractor's start: a blocked start is better redrawn
 TARGET_TRIES = 4     # growths of a target from one start point (makes success depend little on
                      # where the start is, which would otherwise bias marker positions)
 LOOKAHEAD = 2.0     # periods of free canvas wanted ahead of a new dash
@@ -214,7 +215,7 @@ def _point_clear(py, px, r, owner, same, skip, half, n_dash, dcy, dcx, duy, dux,
 
 
 @njit(cache=True)
-def _grow(state, owner, sy, sx, length, half, gap, clear, lo, hi, continuity, look,
+def _grow(state, owner, sy, sx, length, half, gap, clear, lo, hi, continuity, look, first_tries,
           n_dash, dcy, dcx, duy, dux, down, drank, counts, items, cell, g,
           zy, zx, zowner, zdash, n_zone, r_other, r_own):
     """Grow a snake of ``length`` dashes whose first dash starts at (sy, sx).
@@ -230,7 +231,7 @@ def _grow(state, owner, sy, sx, length, half, gap, clear, lo, hi, continuity, lo
     fu = 0.0
     fv = 0.0
     ahead = LOOKAHEAD * (2.0 * half + gap)
-    for _ in range(FIRST_TRIES):
+    for _ in range(first_tries):
         a = 2.0 * math.pi * uniform(state)
         uy = math.sin(a)
         ux = math.cos(a)
@@ -316,26 +317,24 @@ def _end_point(d, half, dcy, dcx, duy, dux, sign):
 @njit(cache=True)
 def _target(state, owner, sy, sx, length, half, gap, clear, lo, hi, lo_m, hi_m, continuity,
             n_dash, dcy, dcx, duy, dux, down, drank, counts, items, cell, g,
-            zy, zx, zowner, zdash, n_zone, r_other, r_own, need, extend):
+            zy, zx, zowner, zdash, n_zone, r_other, r_own, need):
     """Grow a target contour from (sy, sx) and accept its far end only if a marker fits
     there: inside the marker bounds, >= need from every zone centre, no other snake's ink
     within r_other and none of its own (but the end dash) within r_own.
 
-    ``extend`` > 0 also requires that the contour could have gone on for that many more
-    dashes (grown, then removed): a marker-1 candidate at A's far end then has room after
-    it, as the negative's candidate (B's start) has room for B.
+    Several growths are tried from the start point, so that whether a start is accepted
+    depends little on where it is (B's start would otherwise shy away from the border).
     Returns the new dash count, or -1 with nothing added.
     """
     nb = -1
     for _ in range(TARGET_TRIES):
-        nb = _grow(state, owner, sy, sx, length + extend, half, gap, clear, lo, hi, continuity, True,
+        nb = _grow(state, owner, sy, sx, length, half, gap, clear, lo, hi, continuity, True, FIRST_TRIES,
                    n_dash, dcy, dcx, duy, dux, down, drank, counts, items, cell, g,
                    zy, zx, zowner, zdash, n_zone, r_other, r_own)
         if nb >= 0:
             break
     if nb < 0:
         return -1
-    nb = _pop_dashes(nb, nb - extend, dcy, dcx, counts, cell, g)
     fy, fx = _end_point(nb - 1, half, dcy, dcx, duy, dux, 1.0)
     ok = lo_m <= fy <= hi_m and lo_m <= fx <= hi_m
     for q in range(n_zone):
@@ -383,7 +382,7 @@ def layout(state, length, canvas, pad, half, thick, gap, margin, continuity, dle
         zdash[0] = 0
         n_dash = _target(state, OWNER_A, ay, ax, length, half, gap, clear, lo, hi, lo_m, hi_m, continuity,
                          0, dcy, dcx, duy, dux, down, drank, counts, items, cell, g,
-                         zy, zx, zowner, zdash, 1, r_other, r_own, need, length)
+                         zy, zx, zowner, zdash, 1, r_other, r_own, need)
         if n_dash < 0:
             continue
         zy[1], zx[1] = _end_point(n_dash - 1, half, dcy, dcx, duy, dux, 1.0)
@@ -396,7 +395,7 @@ def layout(state, length, canvas, pad, half, thick, gap, margin, continuity, dle
             zdash[0] = n_dash
             ng = _target(state, OWNER_A, ay, ax, length, half, gap, clear, lo, hi, lo_m, hi_m, continuity,
                          n_dash, dcy, dcx, duy, dux, down, drank, gcounts, gitems, cell, g,
-                         zy, zx, zowner, zdash, 1, r_other, r_own, need, length)
+                         zy, zx, zowner, zdash, 1, r_other, r_own, need)
             zdash[0] = 0
             if ng < 0:
                 continue
@@ -412,7 +411,7 @@ def layout(state, length, canvas, pad, half, thick, gap, margin, continuity, dle
             zdash[2] = n_dash
             nb = _target(state, OWNER_B, by, bx, length, half, gap, clear, lo, hi, lo_m, hi_m, continuity,
                          n_dash, dcy, dcx, duy, dux, down, drank, counts, items, cell, g,
-                         zy, zx, zowner, zdash, 3, r_other, r_own, need, 0)
+                         zy, zx, zowner, zdash, 3, r_other, r_own, need)
             if nb < 0:
                 continue
             zy[3], zx[3] = _end_point(nb - 1, half, dcy, dcx, duy, dux, 1.0)
@@ -431,7 +430,7 @@ def layout(state, length, canvas, pad, half, thick, gap, margin, continuity, dle
             for _ in range(DISTRACTOR_TRIES):
                 sy = lo + (hi - lo) * uniform(state)
                 sx = lo + (hi - lo) * uniform(state)
-                nd = _grow(state, 2 + k, sy, sx, dlen, half, gap, clear, lo, hi, continuity, False,
+                nd = _grow(state, 2 + k, sy, sx, dlen, half, gap, clear, lo, hi, continuity, False, DISTRACTOR_FIRST,
                            n_dash, dcy, dcx, duy, dux, down, drank, counts, items, cell, g,
                            zy, zx, zowner, zdash, 4, r_other, r_own)
                 if nd >= 0:
@@ -523,7 +522,7 @@ def generate_into(seeds, labels, length, canvas, pad, plen, thick, margins, cont
     n_out = images.shape[2]
     scale = canvas / n_out
     half = 0.5 * plen
-    max_d = 3 * length + n_distr * dlen + 4
+    max_d = 2 * length + n_distr * dlen + 4
     dcy = np.empty(max_d)
     dcx = np.empty(max_d)
     duy = np.empty(max_d)
@@ -596,7 +595,7 @@ def layout_of(seed, length, canvas, pad, plen, thick, margins, continuity, dlen,
     margin = margins[randbelow(state, margins.shape[0])]
     gap = 2.0 * margin
     half = 0.5 * plen
-    max_d = 3 * length + n_distr * dlen + 4
+    max_d = 2 * length + n_distr * dlen + 4
     dcy = np.empty(max_d)
     dcx = np.empty(max_d)
     duy = np.empty(max_d)
