@@ -31,11 +31,11 @@ from .rng import new_state, randbelow, uniform
 
 VERSION = "1.0.0"
 # Bounded work per sample: full restarts (regrow both targets) before giving up.
-MAX_ATTEMPTS = 5000
+MAX_ATTEMPTS = 20000
 # A length passes validation only if probe samples need at most this many restarts on
 # average; restarts are about geometric, so a sample then fails MAX_ATTEMPTS with odds
-# below e^-50.
-PROBE_MEAN_RESTARTS = 100
+# below e^-60.
+PROBE_MEAN_RESTARTS = 300
 PROBE_SAMPLES = 16
 FIRST_TRIES = 16     # directions tried for a snake's first dash
 TURN_TRIES = 12      # turns tried for each further dash
