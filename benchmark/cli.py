@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from generators.progress import progress_bar
+
 from .errors import HarnessError
 
 DATA_ROOT_HELP = "Root of the suite's data (env RVB_DATA_ROOT; default data/suite)."
@@ -44,22 +46,6 @@ def _tasks():
     from . import suite
 
     return suite.task_names()
-
-
-class _Progress:
-    """click's progress bar on a terminal; nothing when quiet or not a TTY."""
-
-    def __init__(self, total, label, quiet):
-        self.bar = None
-        if not quiet and sys.stderr.isatty():
-            self.bar = click.progressbar(length=total, label=label, file=sys.stderr, show_pos=True)
-
-    def __enter__(self):
-        return self.bar.__enter__().update if self.bar else None
-
-    def __exit__(self, *exc):
-        if self.bar:
-            self.bar.__exit__(*exc)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -102,7 +88,7 @@ def data_prepare(task, quick, splits, difficulties, workers, data_root, quiet):
         if suite.is_ready(data, root):
             click.echo(f"{plan.out}: ready")
             continue
-        with _Progress(plan.count, data.key, quiet) as update:
+        with progress_bar(plan.count, data.key, enabled=not quiet) as update:
             suite.ensure(data, root, workers=workers, progress=update)
         click.echo(f"{plan.out}: generated {plan.count} samples")
 
@@ -248,7 +234,7 @@ def evaluate_command(model, task, quick, train_difficulty, train_steps, difficul
         raise HarnessError(f"--out {out} does not end in .json")
     resolved, spec, _, _ = resolve(config)
     total = sum(spec.count(config.sets, "test", d) for d in resolved.difficulties)
-    with _Progress(total, f"{task} {config.sets}", quiet) as update:
+    with progress_bar(total, f"{task} {config.sets}", enabled=not quiet) as update:
         config.progress = update
         results, samples = evaluate(config)
     stem = name or results["model"]["name"]

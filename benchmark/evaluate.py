@@ -20,6 +20,7 @@ from generators.version import __version__ as package_version
 from . import budgets as bud
 from . import contract, metrics, suite
 from .data import ShardDataset, loader
+from .devices import resolve_device
 from .errors import ContractError, HarnessError
 
 RESULTS_FORMAT = "recurrent-vision-bench/results"
@@ -71,16 +72,6 @@ class _Timer:
             torch.cuda.synchronize(self.device)
 
 
-def _device(name):
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise HarnessError(f"device {name!r} is not a torch device (cpu, cuda, cuda:0, ...)") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise HarnessError(f"device {name!r} asked but CUDA is not available here; use --device cpu")
-    return device
-
-
 def resolve(config):
     """Check every option and fill defaults; nothing is generated or run before this passes."""
     spec = suite.get(config.task)
@@ -99,7 +90,7 @@ def resolve(config):
         raise HarnessError(f"threads {config.threads} is not allowed; must be >= 1")
     if config.batch_size is not None and config.batch_size < 1:
         raise HarnessError(f"batch size {config.batch_size} is not allowed; must be >= 1")
-    device = _device(config.device)
+    device = resolve_device(config.device)
     return dataclasses.replace(config, train_difficulty=train_d, difficulties=sorted(diffs)), spec, rule, device
 
 

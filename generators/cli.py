@@ -9,6 +9,7 @@ import click
 from . import engine, mazes
 from .codecs import CODECS, DEFAULT_CODEC
 from .errors import DatasetError
+from .progress import progress_bar
 
 
 def parse_shard_range(text):
@@ -74,28 +75,12 @@ def run_generation(task_name, params, count, split, seed, shard_size, workers, s
     except DatasetError as exc:
         raise click.UsageError(str(exc))
     total = sum(plan.shard_bounds(k)[1] for k in range(*(rng or (0, plan.n_shards))))
-    with _progress(total, f"{task_name} {plan.variant} {split}", quiet) as bar:
-        manifest = engine.run(plan, workers=workers, shard_range=rng, progress=bar.update if bar else None)
+    with progress_bar(total, f"{task_name} {plan.variant} {split}", enabled=not quiet) as update:
+        manifest = engine.run(plan, workers=workers, shard_range=rng, progress=update)
     state = "complete" if manifest["complete"] else \
         f"incomplete ({len(manifest['shards'])}/{plan.n_shards} shards; run the other shard ranges)"
     if not quiet:
         click.echo(f"{out}: {manifest['count']} samples, {state}")
-
-
-class _progress:
-    """click's progress bar on a terminal; nothing when quiet or not a TTY."""
-
-    def __init__(self, total, label, quiet):
-        self.bar = None
-        if not quiet and sys.stderr.isatty():
-            self.bar = click.progressbar(length=total, label=label, file=sys.stderr, show_pos=True)
-
-    def __enter__(self):
-        return self.bar.__enter__() if self.bar else None
-
-    def __exit__(self, *exc):
-        if self.bar:
-            self.bar.__exit__(*exc)
 
 
 def user_errors(f):

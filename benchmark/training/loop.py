@@ -19,9 +19,11 @@ import numpy as np
 import torch
 
 from generators import engine
+from generators.progress import progress_bar
 
 from .. import contract, metrics, suite
 from ..data import ShardDataset
+from ..devices import resolve_device
 from ..errors import HarnessError
 from . import algorithms, losses
 from .recipes import recipe_for
@@ -91,18 +93,6 @@ def _source_spec(model):
     return model, None
 
 
-def _device(name):
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise HarnessError(f"device {name!r} is not a torch device (auto, cpu, cuda, cuda:0, ...)") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise HarnessError(f"device {name!r} asked but CUDA is not available here; use --device cpu")
-    return device
-
-
 def _positive(name, value):
     if value is not None and value < 1:
         raise HarnessError(f"{name} {value} is not allowed; must be >= 1")
@@ -137,7 +127,7 @@ def resolve(config):
     name = baseline or source.name
     out = Path(config.out) if config.out else Path("runs") / f"{name}-{config.task}{difficulty}-{algorithm}"
     config = dataclasses.replace(config, difficulty=difficulty, algorithm=algorithm)
-    return Run(config, spec, source, baseline, recipe, algorithm, info, _device(config.device), out)
+    return Run(config, spec, source, baseline, recipe, algorithm, info, resolve_device(config.device, allow_auto=True), out)
 
 
 def _build(run):
@@ -322,7 +312,7 @@ def train(config):
         # The batches are fixed by (seed, epoch) above; workers only read them.
         batch_loader = torch.utils.data.DataLoader(train_ds, batch_sampler=[i.tolist() for i in batches],
                                                    num_workers=c.num_workers, pin_memory=device.type == "cuda")
-        with _progress(len(batches), f"epoch {epoch + 1}/{recipe.epochs}", c.progress) as tick:
+        with progress_bar(len(batches), f"epoch {epoch + 1}/{recipe.epochs}", enabled=c.progress) as tick:
             for b, (x, y) in enumerate(batch_loader):
                 x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
                 gen = torch.Generator().manual_seed(_mix(c.seed, epoch, b, 2))
@@ -419,20 +409,3 @@ def _evaluate(run, steps, weights, log, model):
     outputs.write_all(results, samples, path)
     log.write("results", path=str(path), derived=results.get("derived"))
     return path
-
-
-class _progress:
-    """click's progress bar on a terminal; a no-op otherwise."""
-
-    def __init__(self, total, label, enabled):
-        self.bar = None
-        if enabled and sys.stderr.isatty():
-            import click
-            self.bar = click.progressbar(length=total, label=label, file=sys.stderr, show_pos=True)
-
-    def __enter__(self):
-        return self.bar.__enter__().update if self.bar else None
-
-    def __exit__(self, *exc):
-        if self.bar:
-            self.bar.__exit__(*exc)
