@@ -317,9 +317,10 @@ def _end_point(d, half, dcy, dcx, duy, dux, sign):
 @njit(cache=True)
 def _target(state, owner, sy, sx, length, half, gap, clear, lo, hi, lo_m, hi_m, continuity,
             n_dash, dcy, dcx, duy, dux, down, drank, counts, items, cell, g,
-            zy, zx, zowner, zdash, n_zone, r_other, r_own, need):
+            zy, zx, zowner, zdash, n_zone, r_other, r_own, need_own, need_other):
     """Grow a target contour from (sy, sx) and accept its far end only if a marker fits
-    there: inside the marker bounds, >= need from every zone centre, no other snake's ink
+    there: inside the marker bounds, >= need_own from its own start and >= need_other from
+    the other zone centres (target ends), no other snake's ink
     within r_other and none of its own (but the end dash) within r_own.
 
     Several growths are tried from the start point, so that whether a start is accepted
@@ -338,6 +339,7 @@ def _target(state, owner, sy, sx, length, half, gap, clear, lo, hi, lo_m, hi_m, 
     fy, fx = _end_point(nb - 1, half, dcy, dcx, duy, dux, 1.0)
     ok = lo_m <= fy <= hi_m and lo_m <= fx <= hi_m
     for q in range(n_zone):
+        need = need_own if zowner[q] == owner else need_other
         if ok and (fy - zy[q]) ** 2 + (fx - zx[q]) ** 2 < need * need:
             ok = False
     ok = ok and _point_clear(fy, fx, r_other, owner, False, -1, half, nb, dcy, dcx, duy, dux, down,
@@ -370,7 +372,11 @@ def layout(state, length, canvas, pad, half, thick, gap, margin, continuity, dle
     hi_m = canvas - lo_m
     r_own = radius + 0.5 * thick + margin
     r_other = r_own + gap
-    need = max(seed_distance, r_other)
+    # Marker 0 to either marker-1 candidate (a contour's own ends, or the ghost's) only has
+    # to keep the markers apart, so short contours stay possible; ends of different
+    # contours keep the reference's seed distance.
+    need_own = r_other
+    need_other = max(seed_distance, r_other)
     for attempt in range(max_attempts):
         counts[:] = 0
         # target A, from a random start; its start zone is guarded while it grows
@@ -382,7 +388,7 @@ def layout(state, length, canvas, pad, half, thick, gap, margin, continuity, dle
         zdash[0] = 0
         n_dash = _target(state, OWNER_A, ay, ax, length, half, gap, clear, lo, hi, lo_m, hi_m, continuity,
                          0, dcy, dcx, duy, dux, down, drank, counts, items, cell, g,
-                         zy, zx, zowner, zdash, 1, r_other, r_own, need)
+                         zy, zx, zowner, zdash, 1, r_other, r_own, need_own, need_other)
         if n_dash < 0:
             continue
         zy[1], zx[1] = _end_point(n_dash - 1, half, dcy, dcx, duy, dux, 1.0)
@@ -395,12 +401,12 @@ def layout(state, length, canvas, pad, half, thick, gap, margin, continuity, dle
             zdash[0] = n_dash
             ng = _target(state, OWNER_A, ay, ax, length, half, gap, clear, lo, hi, lo_m, hi_m, continuity,
                          n_dash, dcy, dcx, duy, dux, down, drank, gcounts, gitems, cell, g,
-                         zy, zx, zowner, zdash, 1, r_other, r_own, need)
+                         zy, zx, zowner, zdash, 1, r_other, r_own, need_own, need_other)
             zdash[0] = 0
             if ng < 0:
                 continue
             by, bx = _end_point(ng - 1, half, dcy, dcx, duy, dux, 1.0)
-            if (by - zy[1]) ** 2 + (bx - zx[1]) ** 2 < need * need:
+            if (by - zy[1]) ** 2 + (bx - zx[1]) ** 2 < need_other * need_other:
                 continue
             if not _point_clear(by, bx, r_other, OWNER_B, False, -1, half, n_dash, dcy, dcx, duy, dux, down,
                                 counts, items, cell, g):
@@ -411,7 +417,7 @@ def layout(state, length, canvas, pad, half, thick, gap, margin, continuity, dle
             zdash[2] = n_dash
             nb = _target(state, OWNER_B, by, bx, length, half, gap, clear, lo, hi, lo_m, hi_m, continuity,
                          n_dash, dcy, dcx, duy, dux, down, drank, counts, items, cell, g,
-                         zy, zx, zowner, zdash, 3, r_other, r_own, need)
+                         zy, zx, zowner, zdash, 3, r_other, r_own, need_own, need_other)
             if nb < 0:
                 continue
             zy[3], zx[3] = _end_point(nb - 1, half, dcy, dcx, duy, dux, 1.0)

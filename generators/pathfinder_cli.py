@@ -33,7 +33,7 @@ def parse_margins(text):
 @click.option("--continuity", type=float, default=None, help="Max turn between dashes = 90 deg / continuity (>= 1).")
 @click.option("--distractor-length", type=int, default=None, help="Dashes per distractor (default: preset's).")
 @click.option("--distractors", type=int, default=None, help="Distractor snakes tried per image.")
-@click.option("--seed-distance", type=float, default=None, help="Minimum distance between any two target ends, px.")
+@click.option("--seed-distance", type=float, default=None, help="Minimum distance between ends of different target contours, px.")
 @click.option("--marker-radius", type=float, default=None, help="Marker disk radius in px.")
 @click.option("--contrast", type=float, default=None, help="Ink intensity of every snake, (0, 1]; markers are 1.")
 @generation_options

@@ -10,7 +10,8 @@ from .seeds import sample_seeds
 from .tasks import Task
 
 # The published settings (shared/specs/pathfinder.md). ``distractor_length`` None means
-# contour_length // 3 (at least 1), the lab's rule. Contrast is the ink of every snake:
+# contour_length // 3 (at least 1), the lab's rule; a preset's value is capped at the
+# contour length. Contrast is the ink of every snake:
 # LRA's snake x paddle contrasts multiplied once and clipped to 1 (the reference applied
 # them twice, which dimmed the targets; defect 5).
 PRESETS = {
@@ -51,8 +52,10 @@ def make_params(length, preset=DEFAULT_PRESET, markers=2, **overrides):
     for key in GEOMETRY_KEYS:
         value = overrides.get(key)
         params[key] = PRESETS[preset][key] if value is None else value
-    if params["distractor_length"] is None:
-        params["distractor_length"] = max(1, params["length"] // 3)
+    if overrides.get("distractor_length") is None:
+        # the lab's rule, or the preset's fixed length, never longer than the targets
+        rule = PRESETS[preset]["distractor_length"] or max(1, int(length) // 3)
+        params["distractor_length"] = max(1, min(rule, int(length)))
     params["margin"] = [float(m) for m in params["margin"]]
     for key in ("paddle_length", "thickness", "continuity", "seed_distance", "marker_radius", "contrast"):
         params[key] = float(params[key])
