@@ -255,20 +255,35 @@ def blend(canvas, obj, d, lo, hi, top, left):
 
 
 @njit(cache=True)
+def _nonneg_min_max(values):
+    """(min, max) of a flat float64 array whose values are all >= +0.0.
+
+    Non-negative IEEE doubles order like their bit patterns read as int64, and the integer
+    reduction vectorises where numba's float min/max (which minds NaNs) does not: ~10x faster.
+    """
+    bits = values.view(np.int64)
+    lo = bits[0]
+    hi = bits[0]
+    for k in range(bits.shape[0]):
+        lo = min(lo, bits[k])
+        hi = max(hi, bits[k])
+    pair = np.empty(2, np.int64)
+    pair[0] = lo
+    pair[1] = hi
+    as_float = pair.view(np.float64)
+    return as_float[0], as_float[1]
+
+
+@njit(cache=True)
 def to_uint8(canvas, out):
-    """Min-max normalise the canvas into uint8 0..255 (all zero if the canvas is flat)."""
-    lo = canvas[0, 0]
-    hi = canvas[0, 0]
-    for i in range(canvas.shape[0]):
-        for j in range(canvas.shape[1]):
-            v = canvas[i, j]
-            lo = min(lo, v)
-            hi = max(hi, v)
+    """Min-max normalise the canvas (C-contiguous, values >= 0) into uint8 0..255 (all zero if flat)."""
+    flat = canvas.reshape(-1)
+    dst = out.reshape(-1)
+    lo, hi = _nonneg_min_max(flat)
     k = 255.0 / (hi - lo) if hi > lo else 0.0
-    for i in range(canvas.shape[0]):
-        for j in range(canvas.shape[1]):
-            # the value is >= 0, so truncation is floor: round half up
-            out[i, j] = np.uint8(int((canvas[i, j] - lo) * k + 0.5))
+    for i in range(flat.shape[0]):
+        # the value is >= 0, so truncation is floor: round half up
+        dst[i] = np.uint8(np.int32((flat[i] - lo) * k + 0.5))
 
 
 @njit(cache=True)
