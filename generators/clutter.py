@@ -116,16 +116,18 @@ def _row(pad, orow, c_out, zr0, zc0, sina, cosa, zoom, j0, j1, lo, hi):
 
 
 @njit(cache=True)
-def _block(pad, box, obj, d, zoom, cosa, sina, r_out, c_out, r_in, c_in, h, w):
-    """Render output rows r_out.. and cols c_out.. (h x w) of an object from its unscrambled
-    position (r_in, c_in); returns the block's (min, max).
+def _render(pad, box, buf, spans, d, n, zoom, cosa, sina):
+    """Interpolate rows and cols 0..n-1 (n <= d) of an unscrambled object of side d into buf;
+    returns the (min, max) of that n x n region.
 
     Output pixel (r, c) of the rotated canvas reads the zoomed canvas at
     centre + R (r - centre, c - centre) with R = [[cos, sin], [-sin, cos]] (scipy's rotate),
     and the zoomed canvas pixel z reads the source at z * (27 / (d - 1)) (scipy's zoom);
     points outside the zoomed canvas are zero (scipy's mode 'constant'). Only the pixels
     that can see the source's nonzero box ``box`` (rows box[0]..box[1], cols
-    box[2]..box[3]) are interpolated; the rest are exactly zero.
+    box[2]..box[3]) are interpolated: row i's are cols spans[i, 0]..spans[i, 1] - 1. The
+    others are exactly zero and left unwritten, which spares writing them and blending
+    them (a zero pixel blends as a no-op once the object's minimum is 0).
     """
     cen = (d - 1) * 0.5
     last = d - 1.0
@@ -136,13 +138,13 @@ def _block(pad, box, obj, d, zoom, cosa, sina, r_out, c_out, r_in, c_in, h, w):
     chi = min(last, (box[3] + 1) / zoom)
     lo = 1e300
     hi = -1e300
-    for i in range(h):
-        u = r_in + i - cen
-        v = c_in - cen
+    for i in range(n):
+        u = i - cen
+        v = -cen
         zr0 = cen + cosa * u + sina * v
         zc0 = cen - sina * u + cosa * v
-        a0, a1 = _span(zr0, sina, rlo, rhi, w)
-        b0, b1 = _span(zc0, cosa, clo, chi, w)
+        a0, a1 = _span(zr0, sina, rlo, rhi, n)
+        b0, b1 = _span(zc0, cosa, clo, chi, n)
         j0 = max(a0, b0)
         j1 = max(min(a1, b1), j0)
         # The spans carry a margin; trim it to the pixels exactly inside the zoomed canvas.
@@ -151,16 +153,89 @@ def _block(pad, box, obj, d, zoom, cosa, sina, r_out, c_out, r_in, c_in, h, w):
             j0 += 1
         while j1 > j0 and not _inside(zr0, zc0, sina, cosa, j1 - 1, last):
             j1 -= 1
-        orow = obj[r_out + i]
-        if j0 > 0 or j1 < w:
+        spans[i, 0] = j0
+        spans[i, 1] = j1
+        if j0 > 0 or j1 < n:
             lo = min(lo, 0.0)
             hi = max(hi, 0.0)
-        for j in range(j0):
-            orow[c_out + j] = 0.0
-        for j in range(j1, w):
-            orow[c_out + j] = 0.0
-        lo, hi = _row(pad, orow, c_out, zr0, zc0, sina, cosa, zoom, j0, j1, lo, hi)
+        lo, hi = _row(pad, buf[i], 0, zr0, zc0, sina, cosa, zoom, j0, j1, lo, hi)
     return lo, hi
+
+
+@njit(cache=True)
+def _blend_run(crow, brow, j0, j1, shift, lo, inv):
+    """crow[j + shift] = (1 - o) crow[j + shift] + o * o for j in j0..j1-1, o = (brow[j] - lo) * inv."""
+    for j in range(j0, j1):
+        o = (brow[j] - lo) * inv
+        crow[j + shift] = (1.0 - o) * crow[j + shift] + o * o
+
+
+@njit(cache=True)
+def _blend_whole(canvas, buf, spans, d, lo, hi, top, left):
+    """Blend an unscrambled object rendered by _render (n = d) with its top-left at (top, left)."""
+    side = canvas.shape[0]
+    inv = 1.0 / (hi - lo) if hi > lo else 0.0
+    for i in range(max(0, -top), min(d, side - top)):
+        j0 = max(spans[i, 0], -left)
+        j1 = min(spans[i, 1], side - left)
+        _blend_run(canvas[top + i], buf[i], j0, j1, left, lo, inv)
+
+
+@njit(cache=True)
+def _blend_cells(canvas, buf, spans, d, perm, lo, hi, top, left):
+    """Blend a scrambled object straight from its unscrambled rendering (n = 3 * (d // 3)):
+    output cell k (side d // 3, row-major in the 3x3 grid) shows input cell perm[k]. The
+    leftover edge rows and columns are zero, as is the minimum then, so they blend as no-ops."""
+    side = canvas.shape[0]
+    inv = 1.0 / (hi - lo) if hi > lo else 0.0
+    cs = d // 3
+    for k in range(9):
+        p = perm[k]
+        ro, co = (k // 3) * cs, (k % 3) * cs
+        ri, ci = (p // 3) * cs, (p % 3) * cs
+        shift = left + co - ci
+        for i in range(max(0, -top - ro), min(cs, side - top - ro)):
+            j0 = max(max(spans[ri + i, 0], ci), -shift)
+            j1 = min(min(spans[ri + i, 1], ci + cs), side - shift)
+            _blend_run(canvas[top + ro + i], buf[ri + i], j0, j1, shift, lo, inv)
+
+
+@njit(cache=True)
+def _geometry(scale, angle_deg):
+    """(d, zoom, cos, sin) of an object: side, source pixels per zoomed pixel, rotation."""
+    d = int(round(SRC * scale))
+    zoom = (SRC - 1.0) / (d - 1.0)
+    a = math.radians(angle_deg)
+    return d, zoom, math.cos(a), math.sin(a)
+
+
+@njit(cache=True)
+def _load_pad(src, pad):
+    """pad = the uint8 [28, 28] source as float64, flattened with a zero last row and column."""
+    for i in range(SRC):
+        for j in range(SRC):
+            pad[i * PAD + j] = src[i, j]
+    for k in range(PAD):
+        pad[SRC * PAD + k] = 0.0
+        pad[k * PAD + SRC] = 0.0
+
+
+@njit(cache=True)
+def _render_object(src, box, scale, angle_deg, scrambled, buf, spans, pad):
+    """Render one object for blending: returns (d, min, max) of the object as it will be
+    blended (scrambled or not); buf/spans as _render leaves them."""
+    _load_pad(src, pad)
+    d, zoom, cosa, sina = _geometry(scale, angle_deg)
+    if not scrambled:
+        lo, hi = _render(pad, box, buf, spans, d, d, zoom, cosa, sina)
+        return d, lo, hi
+    # Only the 3x3 cells survive scrambling; the leftover edge rows/cols become zeros.
+    n = 3 * (d // 3)
+    lo, hi = _render(pad, box, buf, spans, d, n, zoom, cosa, sina)
+    if n < d:
+        lo = min(lo, 0.0)
+        hi = max(hi, 0.0)
+    return d, lo, hi
 
 
 @njit(cache=True)
@@ -189,69 +264,30 @@ def source_boxes(images):
 
 @njit(cache=True)
 def render_object(src, box, scale, angle_deg, perm, scrambled, obj, pad, tmp):
-    """Draw one object (unnormalised) into obj[:d, :d]; returns (d, min, max).
+    """Draw one object (unnormalised, dense) into obj[:d, :d]; returns (d, min, max).
 
-    ``src`` is the uint8 [28, 28] source, ``box`` its nonzero box (source_boxes); ``pad``
-    (float64 [PAD * PAD]) and ``tmp`` (like obj) are scratch space.
+    The scene kernel blends straight from _render's output; this dense form is for tests
+    and analyses. ``src`` is the uint8 [28, 28] source, ``box`` its nonzero box
+    (source_boxes); ``pad`` (float64 [PAD * PAD]) and ``tmp`` (like obj) are scratch space.
     """
-    for i in range(SRC):
-        for j in range(SRC):
-            pad[i * PAD + j] = src[i, j]
-    for k in range(PAD):
-        pad[SRC * PAD + k] = 0.0
-        pad[k * PAD + SRC] = 0.0
-    d = int(round(SRC * scale))
-    zoom = (SRC - 1.0) / (d - 1.0)
-    a = math.radians(angle_deg)
-    cosa = math.cos(a)
-    sina = math.sin(a)
+    spans = np.empty((obj.shape[0], 2), np.int64)
+    d, lo, hi = _render_object(src, box, scale, angle_deg, scrambled, tmp, spans, pad)
+    obj[:d, :d] = 0.0
     if not scrambled:
-        lo, hi = _block(pad, box, obj, d, zoom, cosa, sina, 0, 0, 0, 0, d, d)
-    else:
-        # render whole, then move the cells: cheaper than rendering nine blocks
-        _block(pad, box, tmp, d, zoom, cosa, sina, 0, 0, 0, 0, d, d)
-        lo, hi = _scramble(tmp, obj, d, perm)
-    return d, lo, hi
-
-
-@njit(cache=True)
-def _scramble(whole, obj, d, perm):
-    """obj = whole with its 3x3 cells (side d // 3) permuted: output cell k is input cell
-    perm[k]; leftover edge rows and columns are zero. Returns (min, max) of the result."""
+        for i in range(d):
+            obj[i, spans[i, 0]:spans[i, 1]] = tmp[i, spans[i, 0]:spans[i, 1]]
+        return d, lo, hi
     cs = d // 3
-    lo = 0.0 if 3 * cs < d else 1e300
-    hi = 0.0 if 3 * cs < d else -1e300
     for k in range(9):
         p = perm[k]
         ro, co = (k // 3) * cs, (k % 3) * cs
         ri, ci = (p // 3) * cs, (p % 3) * cs
         for i in range(cs):
-            src_row = whole[ri + i]
-            dst_row = obj[ro + i]
-            for j in range(cs):
-                v = src_row[ci + j]
-                dst_row[co + j] = v
-                lo = min(lo, v)
-                hi = max(hi, v)
-    for i in range(3 * cs, d):
-        obj[i, :d] = 0.0
-    for i in range(3 * cs):
-        obj[i, 3 * cs:d] = 0.0
-    return lo, hi
-
-
-@njit(cache=True)
-def blend(canvas, obj, d, lo, hi, top, left):
-    """canvas = (1 - o) * canvas + o * o over the footprint (clipped to the canvas), with o the
-    object min-max normalised to [0, 1] (all zero if flat)."""
-    n = canvas.shape[0]
-    inv = 1.0 / (hi - lo) if hi > lo else 0.0
-    for i in range(max(0, -top), min(d, n - top)):
-        crow = canvas[top + i]
-        orow = obj[i]
-        for j in range(max(0, -left), min(d, n - left)):
-            o = (orow[j] - lo) * inv
-            crow[left + j] = (1.0 - o) * crow[left + j] + o * o
+            j0 = max(spans[ri + i, 0], ci)
+            j1 = min(spans[ri + i, 1], ci + cs)
+            for j in range(j0, j1):
+                obj[ro + i, co + j - ci] = tmp[ri + i, j]
+    return d, lo, hi
 
 
 @njit(cache=True)
@@ -325,22 +361,34 @@ def draw_scene(state, ranges, n_clutter, small, large, scale_jitter, angle, angl
 
 
 @njit(cache=True)
-def compose(src_images, boxes, target, present, domain, index, scale, rot, center, perm, canvas, obj, pad,
-            tmp, image, target_only):
-    """Render the drawn objects into image (uint8 [H, W]) and, if given, the target alone."""
+def compose(src_images, boxes, target, present, domain, index, scale, rot, center, perm, canvas, pad, buf, spans,
+            tbuf, tspans, image, target_only):
+    """Render the drawn objects into image (uint8 [H, W]) and, if given, the target alone.
+
+    buf/spans are scratch for the clutter objects, tbuf/tspans keep the target's rendering
+    for the target-only image; canvas float64 [H, W] and pad (float64 [PAD * PAD]) are
+    scratch too.
+    """
     canvas[:, :] = 0.0
+    t_lo = t_hi = 0.0
     for i in range(OBJECTS):
         if not present[i]:
             continue
-        d, lo, hi = render_object(src_images[domain[i], index[i]], boxes[domain[i], index[i]], scale[i], rot[i],
-                                  perm[i], i != target, obj, pad, tmp)
-        blend(canvas, obj, d, lo, hi, center[i, 0] - d // 2, center[i, 1] - d // 2)
+        dom, idx = domain[i], index[i]
+        top, left = center[i, 0], center[i, 1]
+        if i == target:
+            d, t_lo, t_hi = _render_object(src_images[dom, idx], boxes[dom, idx], scale[i], rot[i], False, tbuf,
+                                           tspans, pad)
+            _blend_whole(canvas, tbuf, tspans, d, t_lo, t_hi, top - d // 2, left - d // 2)
+        else:
+            d, lo, hi = _render_object(src_images[dom, idx], boxes[dom, idx], scale[i], rot[i], True, buf, spans,
+                                       pad)
+            _blend_cells(canvas, buf, spans, d, perm[i], lo, hi, top - d // 2, left - d // 2)
     to_uint8(canvas, image)
     if target_only.shape[0] > 0:
         canvas[:, :] = 0.0
-        d, lo, hi = render_object(src_images[domain[target], index[target]], boxes[domain[target], index[target]],
-                                  scale[target], rot[target], perm[target], False, obj, pad, tmp)
-        blend(canvas, obj, d, lo, hi, center[target, 0] - d // 2, center[target, 1] - d // 2)
+        d = int(round(SRC * scale[target]))
+        _blend_whole(canvas, tbuf, tspans, d, t_lo, t_hi, center[target, 0] - d // 2, center[target, 1] - d // 2)
         to_uint8(canvas, target_only)
 
 
@@ -354,9 +402,11 @@ def generate_into(seeds, src_images, boxes, src_labels, ranges, n_clutter, small
     per-object arrays [N, 8(, k)]; labels int64 [N].
     """
     canvas = np.zeros((SIDE, SIDE), np.float64)
-    obj = np.zeros((max_side, max_side), np.float64)
     pad = np.zeros(PAD * PAD, np.float64)
-    tmp = np.zeros((max_side, max_side), np.float64)
+    buf = np.zeros((max_side, max_side), np.float64)
+    spans = np.zeros((max_side, 2), np.int64)
+    tbuf = np.zeros((max_side, max_side), np.float64)
+    tspans = np.zeros((max_side, 2), np.int64)
     none = np.zeros((0, 0), np.uint8)
     for n in range(seeds.shape[0]):
         state = new_state(seeds[n])
@@ -364,5 +414,6 @@ def generate_into(seeds, src_images, boxes, src_labels, ranges, n_clutter, small
                        present[n], domain[n], index[n], big[n], scale[n], positive[n], rot[n], center[n], perm[n])
         target_slot[n] = t
         compose(src_images, boxes, t, present[n], domain[n], index[n], scale[n], rot[n], center[n], perm[n],
-                canvas, obj, pad, tmp, images[n, 0], target_only[n, 0] if target_only.shape[0] > 0 else none)
+                canvas, pad, buf, spans, tbuf, tspans, images[n, 0],
+                target_only[n, 0] if target_only.shape[0] > 0 else none)
         labels[n] = domain[n, t] * 10 + src_labels[domain[n, t], index[n, t]]
