@@ -5,7 +5,7 @@ from pathlib import Path
 import click
 
 from . import sources
-from .cli import check_common, generation_options, run_generation
+from .cli_common import check_common, generation_options, run_generation
 
 
 def _pair(text):

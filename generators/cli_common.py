@@ -1,0 +1,105 @@
+"""Options and steps shared by every ``benchgen`` generator command.
+
+Task commands (mazes in cli.py, pathfinder_cli.py, clutter_cli.py, ...) import from here,
+never from cli.py, which imports them.
+"""
+import functools
+from pathlib import Path
+
+import click
+
+from . import engine
+from .codecs import CODECS, DEFAULT_CODEC
+from .errors import DatasetError
+from .progress import progress_bar
+
+
+def parse_shard_range(text):
+    """'A:B' -> (A, B), shards A..B-1; validated against the plan later."""
+    try:
+        a, b = (int(x) for x in text.split(":"))
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not A:B (two integers, shards A..B-1)", param_hint="'--shard-range'")
+    return a, b
+
+
+def generation_options(f):
+    """Options shared by every generator command (split, seed, sharding, workers, output)."""
+    options = [
+        click.option("-n", "--count", "count", type=int, required=True, help="Number of samples."),
+        click.option("--split", default="train", show_default=True,
+                     help=f"One of {', '.join(engine.SPLITS)}; splits never share a seed stream."),
+        click.option("--seed", default=0, show_default=True, type=int, help="Base seed (0..2**64-1)."),
+        click.option("--shard-size", default=None, type=int,
+                     help="Samples per shard file (default: up to 10,000, ~64 MB of raw images per shard)."),
+        click.option("--workers", default=1, show_default=True, type=int, help="Worker processes."),
+        click.option("--shard-range", default=None, help="Make only shards A..B-1 (e.g. 0:4), for job arrays."),
+        click.option("--codec", default=DEFAULT_CODEC, show_default=True, type=click.Choice(sorted(CODECS)),
+                     help="HDF5 compression of images and masks."),
+        click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+                     help="Dataset folder (default data/<task>/<variant>/<split>)."),
+        click.option("--quiet", is_flag=True, help="No progress bar."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def check_common(count, split, seed, shard_size, workers):
+    if count <= 0:
+        raise click.BadParameter(f"{count} is not allowed; the sample count must be >= 1", param_hint="'-n'")
+    if split not in engine.SPLITS:
+        raise click.BadParameter(f"{split!r} is not a split; allowed: {', '.join(engine.SPLITS)}", param_hint="'--split'")
+    if not 0 <= seed < 2 ** 64:
+        raise click.BadParameter(f"{seed} is outside 0..2**64-1", param_hint="'--seed'")
+    if shard_size is not None and shard_size < 1:
+        raise click.BadParameter(f"{shard_size} is not allowed; must be >= 1", param_hint="'--shard-size'")
+    if workers < 1:
+        raise click.BadParameter(f"{workers} is not allowed; must be >= 1", param_hint="'--workers'")
+
+
+def run_generation(task_name, params, count, split, seed, shard_size, workers, shard_range, codec, out, quiet):
+    """Validate everything, then generate; no file is touched before validation passes."""
+    check_common(count, split, seed, shard_size, workers)
+    shard_size = shard_size or engine.default_shard_size(task_name, params)
+    plan = engine.Plan(task_name=task_name, params=params, split=split, seed=seed, count=count,
+                       shard_size=shard_size, codec=codec)
+    out = out or engine.default_out(task_name, plan.variant, split)
+    plan = engine.Plan(**{**plan.__dict__, "out": out})
+    rng = None
+    if shard_range:
+        rng = parse_shard_range(shard_range)
+        if not 0 <= rng[0] < rng[1] <= plan.n_shards:
+            raise click.BadParameter(f"{shard_range} is outside the {plan.n_shards} shards of this dataset "
+                                     f"(allowed A:B with 0 <= A < B <= {plan.n_shards})", param_hint="'--shard-range'")
+    try:
+        engine.check_folder(plan)
+    except DatasetError as exc:
+        raise click.UsageError(str(exc))
+    total = sum(plan.shard_bounds(k)[1] for k in range(*(rng or (0, plan.n_shards))))
+    with progress_bar(total, f"{task_name} {plan.variant} {split}", enabled=not quiet) as update:
+        manifest = engine.run(plan, workers=workers, shard_range=rng, progress=update)
+    state = "complete" if manifest["complete"] else \
+        f"incomplete ({len(manifest['shards'])}/{plan.n_shards} shards; run the other shard ranges)"
+    if not quiet:
+        click.echo(f"{out}: {manifest['count']} samples, {state}")
+
+
+def user_errors(f):
+    """DatasetError -> one 'Error: ...' line and exit code 1 (a failed check, not usage)."""
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        try:
+            return f(*args, **kwargs)
+        except DatasetError as exc:
+            raise click.ClickException(str(exc))
+    return wrapper
+
+
+def open_or_fail(root):
+    from .dataset import open_dataset
+
+    try:
+        return open_dataset(root)
+    except DatasetError as exc:
+        raise click.UsageError(str(exc))
