@@ -189,6 +189,10 @@ def _fits(cy, cx, uy, ux, owner, rank, half, clear, lo, hi,
             r = r_own
         else:
             r = r_other
+        ey = zy[z] - cy
+        ex = zx[z] - cx
+        if ey * ey + ex * ex >= (r + half) * (r + half):
+            continue  # too far for any point of the dash to be inside
         if _pt_seg(zy[z], zx[z], y0, x0, y1, x1) < r:
             return False
     return True
