@@ -29,7 +29,7 @@ from numba import njit
 
 from .rng import new_state, randbelow, uniform_range
 
-VERSION = "1.0.0"
+VERSION = "1.1.0"
 SIDE = 100
 OBJECTS = 8
 SRC = 28
@@ -89,45 +89,54 @@ def _inside(zr0, zc0, sina, cosa, j, last):
 
 
 @njit(cache=True)
-def _row(pad, orow, c_out, zr0, zc0, sina, cosa, zoom, j0, j1, lo, hi):
-    """Bilinear samples of one output row, columns j0..j1-1, all inside the zoomed canvas.
+def _row(pad, orow, c_out, zr0, zc0, sina, cosa, zoom, j0, j1):
+    """Bilinear samples of one output row, columns j0..j1-1 (all inside the zoomed canvas),
+    written to orow[c_out + j].
 
     ``pad`` is the source flattened with a zero last row and column (PAD x PAD), so the
     right/bottom neighbour of the last pixel (weight 0 there) needs no bounds check;
-    unsigned indices spare numba's negative-index handling.
+    unsigned indices spare numba's negative-index handling. The source coordinates advance
+    by a constant step; the clamp at 0 guards against a rounding step below the edge.
     """
     stride = np.uintp(PAD)
     one = np.uintp(1)
-    for j in range(j0, j1):
-        sy = (zr0 + sina * j) * zoom
-        sx = (zc0 + cosa * j) * zoom
-        y0 = np.uintp(sy)
-        x0 = np.uintp(sx)
-        fy = sy - y0
-        fx = sx - x0
+    dy = sina * zoom
+    dx = cosa * zoom
+    sy = (zr0 + sina * j0) * zoom
+    sx = (zc0 + cosa * j0) * zoom
+    out = np.uintp(c_out + j0)
+    for _ in range(j0, j1):
+        y = max(sy, 0.0)
+        x = max(sx, 0.0)
+        y0 = np.uintp(y)
+        x0 = np.uintp(x)
+        fy = y - y0
+        fx = x - x0
         k = y0 * stride + x0
         top = (1.0 - fx) * pad[k] + fx * pad[k + one]
         bot = (1.0 - fx) * pad[k + stride] + fx * pad[k + stride + one]
-        val = (1.0 - fy) * top + fy * bot
-        orow[c_out + j] = val
-        lo = min(lo, val)
-        hi = max(hi, val)
-    return lo, hi
+        orow[out] = (1.0 - fy) * top + fy * bot
+        out += one
+        sy += dy
+        sx += dx
 
 
 @njit(cache=True)
-def _render(pad, box, buf, spans, d, n, zoom, cosa, sina):
-    """Interpolate rows and cols 0..n-1 (n <= d) of an unscrambled object of side d into buf;
-    returns the (min, max) of that n x n region.
+def _render(pad, box, buf, d, n, cs, dest, zoom, cosa, sina):
+    """Interpolate rows and cols 0..n-1 (n <= d) of an unscrambled object of side d and
+    write them to buf, cell by cell.
+
+    With cs > 0 the region is a 3x3 grid of cells of side cs (n = 3 cs) and the pixels of
+    input cell p go to the cell whose top-left is (dest[p, 0], dest[p, 1]) in buf (this is
+    the scramble); with cs = 0 pixels stay where they are. buf[:n, :n] must hold zeros:
+    only the pixels that can see the source's nonzero box are written.
 
     Output pixel (r, c) of the rotated canvas reads the zoomed canvas at
     centre + R (r - centre, c - centre) with R = [[cos, sin], [-sin, cos]] (scipy's rotate),
     and the zoomed canvas pixel z reads the source at z * (27 / (d - 1)) (scipy's zoom);
     points outside the zoomed canvas are zero (scipy's mode 'constant'). Only the pixels
     that can see the source's nonzero box ``box`` (rows box[0]..box[1], cols
-    box[2]..box[3]) are interpolated: row i's are cols spans[i, 0]..spans[i, 1] - 1. The
-    others are exactly zero and left unwritten, which spares writing them and blending
-    them (a zero pixel blends as a no-op once the object's minimum is 0).
+    box[2]..box[3]) are interpolated; the others are exactly zero.
     """
     cen = (d - 1) * 0.5
     last = d - 1.0
@@ -136,8 +145,6 @@ def _render(pad, box, buf, spans, d, n, zoom, cosa, sina):
     rhi = min(last, (box[1] + 1) / zoom)
     clo = max(0.0, (box[2] - 1) / zoom)
     chi = min(last, (box[3] + 1) / zoom)
-    lo = 1e300
-    hi = -1e300
     for i in range(n):
         u = i - cen
         v = -cen
@@ -153,51 +160,31 @@ def _render(pad, box, buf, spans, d, n, zoom, cosa, sina):
             j0 += 1
         while j1 > j0 and not _inside(zr0, zc0, sina, cosa, j1 - 1, last):
             j1 -= 1
-        spans[i, 0] = j0
-        spans[i, 1] = j1
-        if j0 > 0 or j1 < n:
-            lo = min(lo, 0.0)
-            hi = max(hi, 0.0)
-        lo, hi = _row(pad, buf[i], 0, zr0, zc0, sina, cosa, zoom, j0, j1, lo, hi)
-    return lo, hi
+        if cs == 0:
+            _row(pad, buf[i], 0, zr0, zc0, sina, cosa, zoom, j0, j1)
+            continue
+        band = (i // cs) * 3
+        for pc in range(3):
+            p = band + pc
+            c0 = pc * cs
+            _row(pad, buf[dest[p, 0] + i - (i // cs) * cs], dest[p, 1] - c0, zr0, zc0, sina, cosa, zoom,
+                 max(j0, c0), max(min(j1, c0 + cs), max(j0, c0)))
 
 
 @njit(cache=True)
-def _blend_run(crow, brow, j0, j1, shift, lo, inv):
-    """crow[j + shift] = (1 - o) crow[j + shift] + o * o for j in j0..j1-1, o = (brow[j] - lo) * inv."""
-    for j in range(j0, j1):
-        o = (brow[j] - lo) * inv
-        crow[j + shift] = (1.0 - o) * crow[j + shift] + o * o
-
-
-@njit(cache=True)
-def _blend_whole(canvas, buf, spans, d, lo, hi, top, left):
-    """Blend an unscrambled object rendered by _render (n = d) with its top-left at (top, left)."""
+def _blend(canvas, buf, d, lo, hi, top, left):
+    """canvas = (1 - o) * canvas + o * o over the object's footprint buf[:d, :d] placed at
+    (top, left) and clipped to the canvas, o the object min-max normalised to [0, 1] (all
+    zero if flat)."""
     side = canvas.shape[0]
     inv = 1.0 / (hi - lo) if hi > lo else 0.0
+    j0, j1 = max(0, -left), min(d, side - left)
     for i in range(max(0, -top), min(d, side - top)):
-        j0 = max(spans[i, 0], -left)
-        j1 = min(spans[i, 1], side - left)
-        _blend_run(canvas[top + i], buf[i], j0, j1, left, lo, inv)
-
-
-@njit(cache=True)
-def _blend_cells(canvas, buf, spans, d, perm, lo, hi, top, left):
-    """Blend a scrambled object straight from its unscrambled rendering (n = 3 * (d // 3)):
-    output cell k (side d // 3, row-major in the 3x3 grid) shows input cell perm[k]. The
-    leftover edge rows and columns are zero, as is the minimum then, so they blend as no-ops."""
-    side = canvas.shape[0]
-    inv = 1.0 / (hi - lo) if hi > lo else 0.0
-    cs = d // 3
-    for k in range(9):
-        p = perm[k]
-        ro, co = (k // 3) * cs, (k % 3) * cs
-        ri, ci = (p // 3) * cs, (p % 3) * cs
-        shift = left + co - ci
-        for i in range(max(0, -top - ro), min(cs, side - top - ro)):
-            j0 = max(max(spans[ri + i, 0], ci), -shift)
-            j1 = min(min(spans[ri + i, 1], ci + cs), side - shift)
-            _blend_run(canvas[top + ro + i], buf[ri + i], j0, j1, shift, lo, inv)
+        crow = canvas[top + i]
+        brow = buf[i]
+        for j in range(j0, j1):
+            o = (brow[j] - lo) * inv
+            crow[left + j] = (1.0 - o) * crow[left + j] + o * o
 
 
 @njit(cache=True)
@@ -221,21 +208,29 @@ def _load_pad(src, pad):
 
 
 @njit(cache=True)
-def _render_object(src, box, scale, angle_deg, scrambled, buf, spans, pad):
-    """Render one object for blending: returns (d, min, max) of the object as it will be
-    blended (scrambled or not); buf/spans as _render leaves them."""
+def _render_object(src, box, scale, angle_deg, perm, scrambled, flat, dest, pad):
+    """Render one object (unnormalised), scrambled or not; returns (obj, min, max) with obj
+    the d x d view of the start of ``flat`` (float64, >= d * d) that holds it.
+
+    ``dest`` (int64 [9, 2]) is scratch for the cell map.
+    """
     _load_pad(src, pad)
     d, zoom, cosa, sina = _geometry(scale, angle_deg)
+    # contiguous, so the min/max below is one vectorised pass
+    obj = flat[:d * d].reshape((d, d))
+    obj[:, :] = 0.0
     if not scrambled:
-        lo, hi = _render(pad, box, buf, spans, d, d, zoom, cosa, sina)
-        return d, lo, hi
-    # Only the 3x3 cells survive scrambling; the leftover edge rows/cols become zeros.
-    n = 3 * (d // 3)
-    lo, hi = _render(pad, box, buf, spans, d, n, zoom, cosa, sina)
-    if n < d:
-        lo = min(lo, 0.0)
-        hi = max(hi, 0.0)
-    return d, lo, hi
+        _render(pad, box, obj, d, d, 0, dest, zoom, cosa, sina)
+    else:
+        # Output cell k shows input cell perm[k]; only the 3x3 cells survive, the leftover
+        # edge rows/cols stay zero.
+        cs = d // 3
+        for k in range(9):
+            dest[perm[k], 0] = (k // 3) * cs
+            dest[perm[k], 1] = (k % 3) * cs
+        _render(pad, box, obj, d, 3 * cs, cs, dest, zoom, cosa, sina)
+    lo, hi = _nonneg_min_max(flat[:d * d])
+    return obj, lo, hi
 
 
 @njit(cache=True)
@@ -264,29 +259,16 @@ def source_boxes(images):
 
 @njit(cache=True)
 def render_object(src, box, scale, angle_deg, perm, scrambled, obj, pad, tmp):
-    """Draw one object (unnormalised, dense) into obj[:d, :d]; returns (d, min, max).
+    """Draw one object (unnormalised) into obj[:d, :d]; returns (d, min, max).
 
-    The scene kernel blends straight from _render's output; this dense form is for tests
-    and analyses. ``src`` is the uint8 [28, 28] source, ``box`` its nonzero box
-    (source_boxes); ``pad`` (float64 [PAD * PAD]) and ``tmp`` (like obj) are scratch space.
+    ``src`` is the uint8 [28, 28] source, ``box`` its nonzero box (source_boxes); ``pad``
+    (float64 [PAD * PAD]) is scratch space; ``tmp`` is unused (kept for callers).
     """
-    spans = np.empty((obj.shape[0], 2), np.int64)
-    d, lo, hi = _render_object(src, box, scale, angle_deg, scrambled, tmp, spans, pad)
-    obj[:d, :d] = 0.0
-    if not scrambled:
-        for i in range(d):
-            obj[i, spans[i, 0]:spans[i, 1]] = tmp[i, spans[i, 0]:spans[i, 1]]
-        return d, lo, hi
-    cs = d // 3
-    for k in range(9):
-        p = perm[k]
-        ro, co = (k // 3) * cs, (k % 3) * cs
-        ri, ci = (p // 3) * cs, (p % 3) * cs
-        for i in range(cs):
-            j0 = max(spans[ri + i, 0], ci)
-            j1 = min(spans[ri + i, 1], ci + cs)
-            for j in range(j0, j1):
-                obj[ro + i, co + j - ci] = tmp[ri + i, j]
+    flat = np.empty(obj.shape[0] * obj.shape[1], np.float64)
+    dest = np.empty((9, 2), np.int64)
+    rendered, lo, hi = _render_object(src, box, scale, angle_deg, perm, scrambled, flat, dest, pad)
+    d = rendered.shape[0]
+    obj[:d, :d] = rendered
     return d, lo, hi
 
 
@@ -361,13 +343,13 @@ def draw_scene(state, ranges, n_clutter, small, large, scale_jitter, angle, angl
 
 
 @njit(cache=True)
-def compose(src_images, boxes, target, present, domain, index, scale, rot, center, perm, canvas, pad, buf, spans,
-            tbuf, tspans, image, target_only):
+def compose(src_images, boxes, target, present, domain, index, scale, rot, center, perm, canvas, pad, flat, tflat,
+            dest, image, target_only):
     """Render the drawn objects into image (uint8 [H, W]) and, if given, the target alone.
 
-    buf/spans are scratch for the clutter objects, tbuf/tspans keep the target's rendering
-    for the target-only image; canvas float64 [H, W] and pad (float64 [PAD * PAD]) are
-    scratch too.
+    flat is scratch for the clutter objects, tflat keeps the target's rendering for the
+    target-only image; canvas (float64 [H, W]), pad (float64 [PAD * PAD]) and dest
+    (int64 [9, 2]) are scratch too.
     """
     canvas[:, :] = 0.0
     t_lo = t_hi = 0.0
@@ -375,20 +357,19 @@ def compose(src_images, boxes, target, present, domain, index, scale, rot, cente
         if not present[i]:
             continue
         dom, idx = domain[i], index[i]
-        top, left = center[i, 0], center[i, 1]
-        if i == target:
-            d, t_lo, t_hi = _render_object(src_images[dom, idx], boxes[dom, idx], scale[i], rot[i], False, tbuf,
-                                           tspans, pad)
-            _blend_whole(canvas, tbuf, tspans, d, t_lo, t_hi, top - d // 2, left - d // 2)
-        else:
-            d, lo, hi = _render_object(src_images[dom, idx], boxes[dom, idx], scale[i], rot[i], True, buf, spans,
-                                       pad)
-            _blend_cells(canvas, buf, spans, d, perm[i], lo, hi, top - d // 2, left - d // 2)
+        scrambled = i != target
+        obj, lo, hi = _render_object(src_images[dom, idx], boxes[dom, idx], scale[i], rot[i], perm[i], scrambled,
+                                     flat if scrambled else tflat, dest, pad)
+        d = obj.shape[0]
+        _blend(canvas, obj, d, lo, hi, center[i, 0] - d // 2, center[i, 1] - d // 2)
+        if not scrambled:
+            t_lo, t_hi = lo, hi
     to_uint8(canvas, image)
     if target_only.shape[0] > 0:
         canvas[:, :] = 0.0
         d = int(round(SRC * scale[target]))
-        _blend_whole(canvas, tbuf, tspans, d, t_lo, t_hi, center[target, 0] - d // 2, center[target, 1] - d // 2)
+        obj = tflat[:d * d].reshape((d, d))
+        _blend(canvas, obj, d, t_lo, t_hi, center[target, 0] - d // 2, center[target, 1] - d // 2)
         to_uint8(canvas, target_only)
 
 
@@ -403,10 +384,9 @@ def generate_into(seeds, src_images, boxes, src_labels, ranges, n_clutter, small
     """
     canvas = np.zeros((SIDE, SIDE), np.float64)
     pad = np.zeros(PAD * PAD, np.float64)
-    buf = np.zeros((max_side, max_side), np.float64)
-    spans = np.zeros((max_side, 2), np.int64)
-    tbuf = np.zeros((max_side, max_side), np.float64)
-    tspans = np.zeros((max_side, 2), np.int64)
+    flat = np.zeros(max_side * max_side, np.float64)
+    tflat = np.zeros(max_side * max_side, np.float64)
+    dest = np.zeros((9, 2), np.int64)
     none = np.zeros((0, 0), np.uint8)
     for n in range(seeds.shape[0]):
         state = new_state(seeds[n])
@@ -414,6 +394,6 @@ def generate_into(seeds, src_images, boxes, src_labels, ranges, n_clutter, small
                        present[n], domain[n], index[n], big[n], scale[n], positive[n], rot[n], center[n], perm[n])
         target_slot[n] = t
         compose(src_images, boxes, t, present[n], domain[n], index[n], scale[n], rot[n], center[n], perm[n],
-                canvas, pad, buf, spans, tbuf, tspans, images[n, 0],
+                canvas, pad, flat, tflat, dest, images[n, 0],
                 target_only[n, 0] if target_only.shape[0] > 0 else none)
         labels[n] = domain[n, t] * 10 + src_labels[domain[n, t], index[n, t]]
