@@ -180,11 +180,11 @@ def _blend(canvas, buf, d, lo, hi, top, left):
     inv = 1.0 / (hi - lo) if hi > lo else 0.0
     j0, j1 = max(0, -left), min(d, side - left)
     for i in range(max(0, -top), min(d, side - top)):
-        crow = canvas[top + i]
-        brow = buf[i]
-        for j in range(j0, j1):
+        crow = canvas[top + i, left + j0:left + j1]
+        brow = buf[i, j0:j1]
+        for j in range(j1 - j0):
             o = (brow[j] - lo) * inv
-            crow[left + j] = (1.0 - o) * crow[left + j] + o * o
+            crow[j] = (1.0 - o) * crow[j] + o * o
 
 
 @njit(cache=True)
