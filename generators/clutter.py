@@ -94,27 +94,29 @@ def _row(pad, orow, c_out, zr0, zc0, sina, cosa, zoom, j0, j1):
     written to orow[c_out + j].
 
     ``pad`` is the source flattened with a zero last row and column (PAD x PAD), so the
-    right/bottom neighbour of the last pixel (weight 0 there) needs no bounds check;
-    unsigned indices spare numba's negative-index handling. The source coordinates advance
-    by a constant step; the clamp at 0 guards against a rounding step below the edge.
+    right/bottom neighbour of the last pixel (weight 0 there) needs no bounds check. The
+    source coordinates are fixed point (32 fraction bits) advanced by a constant step:
+    integer part and fraction then cost one conversion instead of two per axis. The
+    error (< 1e-7 pixel over a row) is far below a grey level; the clamp at 0 guards
+    against a step rounding below the edge.
     """
-    stride = np.uintp(PAD)
-    one = np.uintp(1)
-    dy = sina * zoom
-    dx = cosa * zoom
-    sy = (zr0 + sina * j0) * zoom
-    sx = (zc0 + cosa * j0) * zoom
+    stride = np.int64(PAD)
+    unit = 4294967296.0  # 2 ** 32
+    frac = np.int64(0xFFFFFFFF)
+    dy = np.int64(sina * zoom * unit)
+    dx = np.int64(cosa * zoom * unit)
+    sy = np.int64(max((zr0 + sina * j0) * zoom, 0.0) * unit)
+    sx = np.int64(max((zc0 + cosa * j0) * zoom, 0.0) * unit)
     out = np.uintp(c_out + j0)
+    one = np.uintp(1)
     for _ in range(j0, j1):
-        y = max(sy, 0.0)
-        x = max(sx, 0.0)
-        y0 = np.uintp(y)
-        x0 = np.uintp(x)
-        fy = y - y0
-        fx = x - x0
-        k = y0 * stride + x0
+        y = max(sy, 0)
+        x = max(sx, 0)
+        fy = (y & frac) * (1.0 / unit)
+        fx = (x & frac) * (1.0 / unit)
+        k = np.uintp((y >> 32) * stride + (x >> 32))
         top = (1.0 - fx) * pad[k] + fx * pad[k + one]
-        bot = (1.0 - fx) * pad[k + stride] + fx * pad[k + stride + one]
+        bot = (1.0 - fx) * pad[k + np.uintp(PAD)] + fx * pad[k + np.uintp(PAD + 1)]
         orow[out] = (1.0 - fy) * top + fy * bot
         out += one
         sy += dy
