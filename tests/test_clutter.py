@@ -71,6 +71,25 @@ def test_scenes_match_scipy_oracle(fake):
         assert np.abs(oracle - stored)[ink].mean() > 20
 
 
+@pytest.mark.parametrize("kw", [
+    # objects up to 84 px wide: they cross the canvas edges and each other's quadrants
+    dict(scales=(2.4, 2.9), scale_jitter=0.1),
+    # axis-aligned rows (sin 0) and columns (cos 0): the degenerate row spans
+    dict(angle=0.0, angle_jitter=0.0),
+    dict(angle=90.0, angle_jitter=0.0),
+    dict(scales=(0.3, 0.5), scale_jitter=0.05, angle=180.0, angle_jitter=0.0),
+])
+def test_unusual_geometry_matches_scipy_oracle(fake, kw):
+    a = scenes(fake, 8, seed=5, with_target_only=True, **kw)
+    images, _ = fake.stacked()
+    for i in range(8):
+        meta = one(a, i)
+        for target_only, stored in ((False, a["images"][i, 0]), (True, a["target_only"][i, 0])):
+            oracle = ref.compose(images, meta, method="affine", target_only=target_only)
+            assert np.abs(oracle.astype(int) - stored).max() <= 1, f"scene {i}"
+            assert stored.max() == 255
+
+
 def test_target_placed_scaled_rotated_as_labelled(fake):
     a = scenes(fake, 300, with_target_only=True)
     t = a["meta/target_slot"].astype(int)
