@@ -6,6 +6,9 @@ Prints one JSON object: scenes/s of
 * ``reference_hdf5_order1`` / ``_order3``: perf/clutter_reference.py (scipy zoom + rotate
   per object, bilinear and scipy's default cubic spline) writing the same shard format;
 * ``stream_w0`` / ``stream_w2``: the on-the-fly ClutterStream through a DataLoader;
+* ``kernel_us_per_scene``: generate_arrays alone at clutter 0, 3 and 7 (CPU time of this
+  process, steadier than wall time on a shared machine);
+* ``codecs``: ``engine.run`` with 1 worker per shard codec (scenes/s, KB per scene);
 and the per-core speed ratios. Needs the real sources (RVB_SOURCES or --sources).
 
     python perf/clutter_speed.py --sources ../shared/data
@@ -27,7 +30,7 @@ import clutter_reference as ref  # noqa: E402
 
 from generators import engine, sources  # noqa: E402
 from generators.clutter_task import ClutterTask, generate_arrays  # noqa: E402
-from generators.codecs import DEFAULT_CODEC  # noqa: E402
+from generators.codecs import CODECS, DEFAULT_CODEC  # noqa: E402
 from generators.seeds import sample_seeds  # noqa: E402
 from generators.shards import write_shard  # noqa: E402
 
@@ -41,13 +44,31 @@ def best_of(repeats, fn):
     return min(times)
 
 
-def ours_hdf5(params, n, shard_size, workers, tmp):
+def ours_hdf5(params, n, shard_size, workers, tmp, codec=DEFAULT_CODEC):
     out = Path(tempfile.mkdtemp(dir=tmp))
     plan = engine.Plan(task_name="clutter", params=params, split="train", seed=0, count=n, shard_size=shard_size,
-                       codec=DEFAULT_CODEC, out=out)
+                       codec=codec, out=out)
     start = time.perf_counter()
     engine.run(plan, workers=workers)
-    return time.perf_counter() - start
+    elapsed = time.perf_counter() - start
+    size = sum(p.stat().st_size for p in out.glob("shard-*.h5"))
+    return elapsed, size
+
+
+def kernel_us(found, n, repeats):
+    """CPU microseconds per scene of generate_arrays at clutter levels 0, 3 and 7."""
+    out = {}
+    for k in (0, 3, 7):
+        params = ClutterTask.params(found, clutter_objects=k)
+        seeds = sample_seeds(0, "clutter", str(k), "train", np.arange(n))
+        generate_arrays(found, params, "train", seeds[:8])
+        times = []
+        for _ in range(repeats):
+            start = time.process_time()
+            generate_arrays(found, params, "train", seeds)
+            times.append(time.process_time() - start)
+        out[str(k)] = round(min(times) / n * 1e6, 2)
+    return out
 
 
 def reference_hdf5(found, n, order, tmp):
@@ -93,10 +114,16 @@ def main():
     found.boxes()
     result = {"cpu_count": os.cpu_count(), "n": args.n, "reference_n": args.reference_n, "sources_load_s": load_s}
     result["ours_kernel"] = args.n / best_of(args.repeats, lambda: generate_arrays(found, params, "train", seeds))
+    result["kernel_us_per_scene"] = kernel_us(found, min(args.n, 5_000), args.repeats)
     with tempfile.TemporaryDirectory() as tmp:
         for w in (1, 2):
-            result[f"ours_hdf5_w{w}"] = args.n / min(ours_hdf5(params, args.n, args.shard_size, w, tmp)
+            result[f"ours_hdf5_w{w}"] = args.n / min(ours_hdf5(params, args.n, args.shard_size, w, tmp)[0]
                                                      for _ in range(args.repeats))
+        result["codecs"] = {}
+        for codec in CODECS:
+            runs = [ours_hdf5(params, args.n, args.shard_size, 1, tmp, codec) for _ in range(args.repeats)]
+            result["codecs"][codec] = {"scenes_per_s": round(args.n / min(r[0] for r in runs), 1),
+                                       "kb_per_scene": round(runs[0][1] / args.n / 1024, 2)}
         for order in (1, 3):
             result[f"reference_hdf5_order{order}"] = args.reference_n / min(
                 reference_hdf5(found, args.reference_n, order, tmp) for _ in range(2))
