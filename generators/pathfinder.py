@@ -34,8 +34,8 @@ VERSION = "1.0.0"
 MAX_ATTEMPTS = 20000
 # A length passes validation only if probe samples need at most this many restarts on
 # average; restarts are about geometric, so a sample then fails MAX_ATTEMPTS with odds
-# below e^-60.
-PROBE_MEAN_RESTARTS = 300
+# below e^-40.
+PROBE_MEAN_RESTARTS = 500
 PROBE_SAMPLES = 16
 FIRST_TRIES = 16     # directions tried for a snake's first dash
 TURN_TRIES = 12      # turns tried for each further dash
@@ -358,7 +358,7 @@ def _target(state, owner, sy, sx, length, half, gap, clear, lo, hi, lo_m, hi_m, 
 
 @njit(cache=True)
 def layout(state, length, canvas, pad, half, thick, gap, margin, continuity, dlen, n_distr,
-           seed_distance, radius, max_attempts, dcy, dcx, duy, dux, down, drank, counts, items,
+           seed_distance, radius, mirror, max_attempts, dcy, dcx, duy, dux, down, drank, counts, items,
            gcounts, gitems, cell, g, zy, zx, zowner, zdash, ends):
     """Place targets A and B and the distractors; returns (n_dash, n_distractors, restarts).
 
@@ -415,15 +415,52 @@ def layout(state, length, canvas, pad, half, thick, gap, margin, continuity, dle
             if not _point_clear(by, bx, r_other, OWNER_B, False, -1, half, n_dash, dcy, dcx, duy, dux, down,
                                 counts, items, cell, g):
                 continue
+            # the mirror filter: A's far end as clear of the ghost as B's start is of A (both
+            # walks leave marker 0, so either filter alone would push its candidate outwards)
+            if not _point_clear(zy[1], zx[1], r_other, OWNER_B, False, -1, half, ng, dcy, dcx, duy, dux, down,
+                                gcounts, gitems, cell, g):
+                continue
+            # The mirror of growing B from B's start next to A: a test contour must also
+            # grow from A's far end next to the ghost (then removed), so that being a place
+            # a contour can start from does not set the negative's candidate apart. Costly
+            # on small canvases, hence optional (``mirror``).
+            nt = ng
+            if mirror:
+                nt = _target(state, OWNER_B, zy[1], zx[1], length, half, gap, clear, lo, hi, lo_m, hi_m, continuity,
+                             ng, dcy, dcx, duy, dux, down, drank, gcounts, gitems, cell, g,
+                             zy, zx, zowner, zdash, 1, r_other, r_own, need_own, need_other)
+            if nt < 0:
+                continue
+            ty, tx = _end_point(nt - 1, half, dcy, dcx, duy, dux, 1.0)
+            if mirror and ((ty - by) ** 2 + (tx - bx) ** 2 < need_other * need_other
+                    or (ty - zy[1]) ** 2 + (tx - zx[1]) ** 2 < need_own * need_own
+                    or not _point_clear(by, bx, r_other, OWNER_A, False, -1, half, nt, dcy, dcx, duy, dux,
+                                        down, gcounts, gitems, cell, g)
+                    or not _point_clear(zy[1], zx[1], r_own, OWNER_B, True, ng, half, nt, dcy, dcx, duy, dux,
+                                        down, gcounts, gitems, cell, g)):
+                continue
+            # B steers around marker 0 only. Its own start and A's far end (the two marker-1
+            # candidates) are checked once B is grown, as A's far end was checked against A
+            # and B's start against A: both candidates are kept clear by the same filters,
+            # so neither attracts nor repels ink differently.
+            nb = _target(state, OWNER_B, by, bx, length, half, gap, clear, lo, hi, lo_m, hi_m, continuity,
+                         n_dash, dcy, dcx, duy, dux, down, drank, counts, items, cell, g,
+                         zy, zx, zowner, zdash, 1, r_other, r_own, need_own, need_other)
+            if nb < 0:
+                continue
+            fy, fx = _end_point(nb - 1, half, dcy, dcx, duy, dux, 1.0)
+            if ((fy - zy[1]) ** 2 + (fx - zx[1]) ** 2 < need_other * need_other
+                    or (fy - by) ** 2 + (fx - bx) ** 2 < need_own * need_own
+                    or not _point_clear(zy[1], zx[1], r_other, OWNER_A, False, -1, half, nb, dcy, dcx, duy, dux,
+                                        down, counts, items, cell, g)
+                    or not _point_clear(by, bx, r_own, OWNER_B, True, n_dash, half, nb, dcy, dcx, duy, dux,
+                                        down, counts, items, cell, g)):
+                _pop_dashes(nb, n_dash, dcy, dcx, counts, cell, g)
+                continue
             zy[2] = by
             zx[2] = bx
             zowner[2] = OWNER_B
             zdash[2] = n_dash
-            nb = _target(state, OWNER_B, by, bx, length, half, gap, clear, lo, hi, lo_m, hi_m, continuity,
-                         n_dash, dcy, dcx, duy, dux, down, drank, counts, items, cell, g,
-                         zy, zx, zowner, zdash, 3, r_other, r_own, need_own, need_other)
-            if nb < 0:
-                continue
             zy[3], zx[3] = _end_point(nb - 1, half, dcy, dcx, duy, dux, 1.0)
             zowner[3] = OWNER_B
             zdash[3] = nb - 1
@@ -526,13 +563,13 @@ def _splat_marker(out, canvas, my, mx, radius, length, thick, value, owner_only,
 
 @njit(cache=True)
 def generate_into(seeds, labels, length, canvas, pad, plen, thick, margins, continuity, dlen, n_distr,
-                  seed_distance, radius, contrast, markers, fo, fw,
+                  seed_distance, radius, mirror, contrast, markers, fo, fw,
                   images, masks, marker0, marker1, n_distractors, retries):
     """Fill preallocated output arrays; returns -1, or the row that exhausted MAX_ATTEMPTS."""
     n_out = images.shape[2]
     scale = canvas / n_out
     half = 0.5 * plen
-    max_d = 2 * length + n_distr * dlen + 4
+    max_d = 3 * length + n_distr * dlen + 4
     dcy = np.empty(max_d)
     dcx = np.empty(max_d)
     duy = np.empty(max_d)
@@ -559,7 +596,7 @@ def generate_into(seeds, labels, length, canvas, pad, plen, thick, margins, cont
         cell = plen + thick + margin
         g = int(canvas / cell) + 2
         n_dash, placed, restarts = layout(state, length, canvas, pad, half, thick, gap, margin, continuity,
-                                          dlen, n_distr, seed_distance, radius, MAX_ATTEMPTS, dcy, dcx, duy,
+                                          dlen, n_distr, seed_distance, radius, mirror, MAX_ATTEMPTS, dcy, dcx, duy,
                                           dux, down, drank, counts, items, gcounts, gitems, cell, g, zy, zx, zowner, zdash, ends)
         if restarts < 0:
             return i
@@ -598,14 +635,14 @@ def generate_into(seeds, labels, length, canvas, pad, plen, thick, margins, cont
 
 @njit(cache=True)
 def layout_of(seed, length, canvas, pad, plen, thick, margins, continuity, dlen, n_distr, seed_distance, radius,
-              max_attempts=MAX_ATTEMPTS):
+              mirror, max_attempts=MAX_ATTEMPTS):
     """The scene of one seed, for tests and audits: dashes (cy, cx, uy, ux, owner, rank),
     the four target ends, distractors placed, restarts and the margin drawn."""
     state = new_state(seed)
     margin = margins[randbelow(state, margins.shape[0])]
     gap = 2.0 * margin
     half = 0.5 * plen
-    max_d = 2 * length + n_distr * dlen + 4
+    max_d = 3 * length + n_distr * dlen + 4
     dcy = np.empty(max_d)
     dcx = np.empty(max_d)
     duy = np.empty(max_d)
@@ -624,7 +661,7 @@ def layout_of(seed, length, canvas, pad, plen, thick, margins, continuity, dlen,
     gcounts = np.zeros(g * g, dtype=np.int32)
     gitems = np.empty((g * g, CELL_CAP), dtype=np.int32)
     n_dash, placed, restarts = layout(state, length, canvas, pad, half, thick, gap, margin, continuity, dlen,
-                                      n_distr, seed_distance, radius, max_attempts, dcy, dcx, duy, dux, down, drank, counts,
+                                      n_distr, seed_distance, radius, mirror, max_attempts, dcy, dcx, duy, dux, down, drank, counts,
                                       items, gcounts, gitems, cell, g, zy, zx, zowner, zdash, ends)
     dashes = np.empty((n_dash, 6))
     for d in range(n_dash):

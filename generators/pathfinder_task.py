@@ -13,27 +13,29 @@ from .tasks import Task
 # contour_length // 3 (at least 1), the lab's rule; a preset's value is capped at the
 # contour length. Contrast is the ink of every snake:
 # LRA's snake x paddle contrasts multiplied once and clipped to 1 (the reference applied
-# them twice, which dimmed the targets; defect 5).
+# them twice, which dimmed the targets; defect 5). ``mirror_test`` (see
+# generators/pathfinder.py) removes the last marker-position cue but makes long contours
+# much costlier on the 32 and 64 px canvases, where it is off.
 PRESETS = {
     "linsley2018": dict(canvas=300, size=150, padding=22, paddle_length=5.0, thickness=2.0, margin=[3.0],
                         continuity=1.8, distractor_length=None, distractors=15, seed_distance=27.0,
-                        marker_radius=5.0, contrast=1.0),
+                        marker_radius=5.0, contrast=1.0, mirror_test=True),
     "lra32": dict(canvas=32, size=32, padding=1, paddle_length=2.0, thickness=0.5, margin=[1.0],
                   continuity=1.0, distractor_length=4, distractors=5, seed_distance=7.0,
-                  marker_radius=1.5, contrast=1.0),
+                  marker_radius=1.5, contrast=1.0, mirror_test=False),
     "lra64": dict(canvas=64, size=64, padding=1, paddle_length=5.0, thickness=1.0, margin=[1.0],
                   continuity=1.8, distractor_length=4, distractors=5, seed_distance=12.0,
-                  marker_radius=2.5, contrast=0.8),
+                  marker_radius=2.5, contrast=0.8, mirror_test=False),
     "lra128": dict(canvas=128, size=128, padding=1, paddle_length=5.0, thickness=1.5, margin=[2.0, 3.0],
                    continuity=1.8, distractor_length=4, distractors=8, seed_distance=20.0,
-                   marker_radius=3.0, contrast=0.9),
+                   marker_radius=3.0, contrast=0.9, mirror_test=True),
     "lra256": dict(canvas=256, size=256, padding=1, paddle_length=5.0, thickness=2.0, margin=[3.0],
                    continuity=1.8, distractor_length=4, distractors=7, seed_distance=20.0,
-                   marker_radius=5.0, contrast=0.9),
+                   marker_radius=5.0, contrast=0.9, mirror_test=True),
 }
 DEFAULT_PRESET = "linsley2018"
 GEOMETRY_KEYS = ("canvas", "size", "padding", "paddle_length", "thickness", "margin", "continuity",
-                 "distractor_length", "distractors", "seed_distance", "marker_radius", "contrast")
+                 "distractor_length", "distractors", "seed_distance", "marker_radius", "contrast", "mirror_test")
 
 
 class ParamError(ValueError):
@@ -61,6 +63,7 @@ def make_params(length, preset=DEFAULT_PRESET, markers=2, **overrides):
         params[key] = float(params[key])
     for key in ("canvas", "size", "padding", "distractor_length", "distractors"):
         params[key] = int(params[key])
+    params["mirror_test"] = bool(params["mirror_test"])
     check_params(params)
     return params
 
@@ -113,7 +116,8 @@ def kernel_args(p):
     fo, fw = _weights(p["canvas"], p["size"])
     return (p["length"], p["canvas"], float(p["padding"]), p["paddle_length"], p["thickness"],
             np.array(p["margin"], dtype=np.float64), p["continuity"], p["distractor_length"],
-            p["distractors"], p["seed_distance"], p["marker_radius"], p["contrast"], p["markers"], fo, fw)
+            p["distractors"], p["seed_distance"], p["marker_radius"], p["mirror_test"], p["contrast"], p["markers"],
+            fo, fw)
 
 
 @lru_cache(maxsize=8)
@@ -124,7 +128,7 @@ def _weights(canvas, size):
 def probe(p):
     """True if the length fits the canvas: PROBE_SAMPLES fixed seeds need at most
     PROBE_MEAN_RESTARTS restarts on average (stops as soon as that budget is spent)."""
-    geometry = kernel_args(p)[:11]
+    geometry = kernel_args(p)[:12]
     budget = pf.PROBE_SAMPLES * pf.PROBE_MEAN_RESTARTS
     for k in range(pf.PROBE_SAMPLES):
         seed = sample_seeds(0, "pathfinder", "probe", "probe", [k])[0]

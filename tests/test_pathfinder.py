@@ -87,7 +87,7 @@ def _seg_dist(p0, p1, q0, q1, steps=41):
 
 def test_geometry_clearances_lengths_and_ends():
     params = make_params(14)
-    args = kernel_args(params)[:11]
+    args = kernel_args(params)[:12]
     half = params["paddle_length"] / 2
     clear = params["thickness"] + params["margin"][0]
     seeds = Plan(task_name="pathfinder", params=params, split="train", seed=3, count=6).seeds(np.arange(6))
@@ -184,7 +184,7 @@ def test_dash_ink_is_its_area_at_any_scale():
 
 def test_bounded_attempts_and_length_check():
     hard = make_params(14, "lra32")
-    args = kernel_args(hard)[:11]
+    args = kernel_args(hard)[:12]
     assert pf.layout_of(np.uint64(1), *args, 1)[3] in (-1, 0)
     assert probe(make_params(14)) and not probe(make_params(40, "lra32"))
     with pytest.raises(ParamError, match="does not fit"):
