@@ -17,10 +17,13 @@ density cos^2(turn x continuity). Unlike the reference, nothing here dilates who
 
 No marker shortcut: target A is grown from marker 0; a "ghost" contour is grown from
 marker 0 by the same process (never drawn) and target B starts where the ghost ends. A
-positive marks A's far end, a negative marks B's start: two points drawn from one
-distribution given marker 0 (same distance law, same place on the canvas), and the
-picture without markers does not depend on the label at all; the label only picks which
-of the two ends gets marker 1.
+positive marks A's far end, a negative marks B's start: two points drawn from one law
+given marker 0, and the picture without markers does not depend on the label at all;
+the label only picks which of the two ends gets marker 1. The two candidates are then
+kept alike: each must be clear of the other walk from marker 0 (B's start of A, A's far
+end of the ghost), B only steers around marker 0 and both candidates are checked after
+B is grown, and (``mirror``) a test contour must fit after A's far end as B fits after
+its start. Each such asymmetry, left in, was measurable by the audit (pathfinder_audit).
 """
 import math
 
