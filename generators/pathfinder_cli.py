@@ -1,7 +1,7 @@
 """``benchgen pathfinder``: PathFinder datasets (classification labels and target masks)."""
 import click
 
-from .cli import generation_options, run_generation
+from .cli_common import generation_options, run_generation
 
 PRESET_NAMES = ("linsley2018", "lra32", "lra64", "lra128", "lra256")
 
