@@ -565,6 +565,20 @@ def _splat_marker(out, canvas, my, mx, radius, length, thick, value, owner_only,
 
 
 @njit(cache=True)
+def _layout_scratch(length, canvas, plen, thick, margins, dlen, n_distr):
+    """Scratch arrays of ``layout`` (dashes, target ends, spatial-hash grids) sized for the
+    longest scene and the finest grid any drawn margin can ask for."""
+    max_d = 3 * length + n_distr * dlen + 4
+    g_max = int(canvas / (plen + thick + margins.min())) + 2
+    return (np.empty(max_d), np.empty(max_d), np.empty(max_d), np.empty(max_d),
+            np.empty(max_d, dtype=np.int32), np.empty(max_d, dtype=np.int32),
+            np.empty(4), np.empty(4), np.empty(4, dtype=np.int32), np.empty(4, dtype=np.int32),
+            np.zeros((4, 2)),
+            np.zeros(g_max * g_max, dtype=np.int32), np.empty((g_max * g_max, CELL_CAP), dtype=np.int32),
+            np.zeros(g_max * g_max, dtype=np.int32), np.empty((g_max * g_max, CELL_CAP), dtype=np.int32))
+
+
+@njit(cache=True)
 def generate_into(seeds, labels, length, canvas, pad, plen, thick, margins, continuity, dlen, n_distr,
                   seed_distance, radius, mirror, contrast, markers, fo, fw,
                   images, masks, marker0, marker1, n_distractors, retries):
@@ -572,26 +586,11 @@ def generate_into(seeds, labels, length, canvas, pad, plen, thick, margins, cont
     n_out = images.shape[2]
     scale = canvas / n_out
     half = 0.5 * plen
-    max_d = 3 * length + n_distr * dlen + 4
-    dcy = np.empty(max_d)
-    dcx = np.empty(max_d)
-    duy = np.empty(max_d)
-    dux = np.empty(max_d)
-    down = np.empty(max_d, dtype=np.int32)
-    drank = np.empty(max_d, dtype=np.int32)
-    near = np.empty(max_d, dtype=np.int64)
-    zy = np.empty(4)
-    zx = np.empty(4)
-    zowner = np.empty(4, dtype=np.int32)
-    zdash = np.empty(4, dtype=np.int32)
-    ends = np.empty((4, 2))
+    (dcy, dcx, duy, dux, down, drank, zy, zx, zowner, zdash, ends,
+     counts, items, gcounts, gitems) = _layout_scratch(length, canvas, plen, thick, margins, dlen, n_distr)
+    near = np.empty(dcy.shape[0], dtype=np.int64)
     ink = np.empty((n_out, n_out), dtype=np.float32)
     target = np.empty((n_out, n_out), dtype=np.float32)
-    g_max = int(canvas / (plen + thick + margins.min())) + 2
-    counts = np.zeros(g_max * g_max, dtype=np.int32)
-    items = np.empty((g_max * g_max, CELL_CAP), dtype=np.int32)
-    gcounts = np.zeros(g_max * g_max, dtype=np.int32)
-    gitems = np.empty((g_max * g_max, CELL_CAP), dtype=np.int32)
     for i in range(seeds.shape[0]):
         state = new_state(seeds[i])
         margin = margins[randbelow(state, margins.shape[0])]
@@ -645,24 +644,10 @@ def layout_of(seed, length, canvas, pad, plen, thick, margins, continuity, dlen,
     margin = margins[randbelow(state, margins.shape[0])]
     gap = 2.0 * margin
     half = 0.5 * plen
-    max_d = 3 * length + n_distr * dlen + 4
-    dcy = np.empty(max_d)
-    dcx = np.empty(max_d)
-    duy = np.empty(max_d)
-    dux = np.empty(max_d)
-    down = np.empty(max_d, dtype=np.int32)
-    drank = np.empty(max_d, dtype=np.int32)
-    zy = np.empty(4)
-    zx = np.empty(4)
-    zowner = np.empty(4, dtype=np.int32)
-    zdash = np.empty(4, dtype=np.int32)
-    ends = np.zeros((4, 2))
+    (dcy, dcx, duy, dux, down, drank, zy, zx, zowner, zdash, ends,
+     counts, items, gcounts, gitems) = _layout_scratch(length, canvas, plen, thick, margins, dlen, n_distr)
     cell = plen + thick + margin
     g = int(canvas / cell) + 2
-    counts = np.zeros(g * g, dtype=np.int32)
-    items = np.empty((g * g, CELL_CAP), dtype=np.int32)
-    gcounts = np.zeros(g * g, dtype=np.int32)
-    gitems = np.empty((g * g, CELL_CAP), dtype=np.int32)
     n_dash, placed, restarts = layout(state, length, canvas, pad, half, thick, gap, margin, continuity, dlen,
                                       n_distr, seed_distance, radius, mirror, max_attempts, dcy, dcx, duy, dux, down, drank, counts,
                                       items, gcounts, gitems, cell, g, zy, zx, zowner, zdash, ends)
