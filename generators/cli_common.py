@@ -34,8 +34,9 @@ def generation_options(f):
                      help="Samples per shard file (default: up to 10,000, ~64 MB of raw images per shard)."),
         click.option("--workers", default=1, show_default=True, type=int, help="Worker processes."),
         click.option("--shard-range", default=None, help="Make only shards A..B-1 (e.g. 0:4), for job arrays."),
-        click.option("--codec", default=DEFAULT_CODEC, show_default=True, type=click.Choice(sorted(CODECS)),
-                     help="HDF5 compression of images and masks."),
+        click.option("--codec", default=None, type=click.Choice(sorted(CODECS)),
+                     help=f"HDF5 compression of images and masks (default: the task's; {DEFAULT_CODEC} for mazes, "
+                          "zstd for grey images)."),
         click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
                      help="Dataset folder (default data/<task>/<variant>/<split>)."),
         click.option("--quiet", is_flag=True, help="No progress bar."),

@@ -39,6 +39,7 @@ def validate(clutter_objects, scales, scale_jitter, angle, angle_jitter):
 class ClutterTask(Task):
     name = "clutter"
     version = clutter.VERSION
+    default_codec = "zstd"
 
     @staticmethod
     def params(source_set, clutter_objects=7, scales=(0.9, 1.5), scale_jitter=0.1, angle=30.0, angle_jitter=5.0,

@@ -13,7 +13,6 @@ import numpy as np
 
 from . import manifest as mf
 from . import tasks
-from .codecs import DEFAULT_CODEC
 from .errors import DatasetError
 from .seeds import sample_seeds
 from .shards import sha256_file, write_shard
@@ -39,8 +38,12 @@ class Plan:
     seed: int
     count: int
     shard_size: int = SHARD_SIZES[0]
-    codec: str = DEFAULT_CODEC
+    codec: str = None         # None: the task's default codec
     out: Path = field(default=None)
+
+    def __post_init__(self):
+        if self.codec is None:
+            object.__setattr__(self, "codec", self.task.default_codec)
 
     @property
     def task(self):

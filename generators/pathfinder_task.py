@@ -142,6 +142,7 @@ def probe(p):
 class PathFinderTask(Task):
     name = "pathfinder"
     version = pf.VERSION
+    default_codec = "zstd"
 
     def variant(self, params):
         name = f"{params['preset']}-len{params['length']}-{params['size']}px" + ("-seg" if params["markers"] == 1 else "")

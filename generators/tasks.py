@@ -8,6 +8,8 @@ import importlib.util
 
 import numpy as np
 
+from .codecs import DEFAULT_CODEC
+
 # task name -> module defining TASK (imported lazily so one task's import cost or optional
 # dependencies never slow another's command).
 _MODULES = {
@@ -26,6 +28,10 @@ class Task:
 
     name = ""
     version = ""
+    # Codec when --codec is not given: bit-shuffle LZ4 suits binary images (mazes); grey
+    # images compress 2-3.5x better with zstd at about the same speed (perf/codecs.py,
+    # perf/pathfinder_speed.py, perf/clutter_speed.py).
+    default_codec = DEFAULT_CODEC
 
     def variant(self, params):
         """Short folder name of the difficulty variant (e.g. '9' for a 9x9 maze)."""
