@@ -32,7 +32,8 @@ def generation_options(f):
         click.option("--seed", default=0, show_default=True, type=int, help="Base seed (0..2**64-1)."),
         click.option("--shard-size", default=None, type=int,
                      help="Samples per shard file (default: up to 10,000, ~64 MB of raw images per shard)."),
-        click.option("--workers", default=1, show_default=True, type=int, help="Worker processes."),
+        click.option("--workers", default=engine.workers_default(), show_default=True, type=int,
+                     help="Worker processes (default: the usable cores; output is the same for any number)."),
         click.option("--shard-range", default=None, help="Make only shards A..B-1 (e.g. 0:4), for job arrays."),
         click.option("--codec", default=None, type=click.Choice(sorted(CODECS)),
                      help=f"HDF5 compression of images and masks (default: the task's; {DEFAULT_CODEC} for mazes, "

@@ -222,4 +222,8 @@ def plan_from_manifest(root, manifest):
 
 
 def workers_default():
-    return max(1, min(os.cpu_count() or 1, 8))
+    """The cores this process may use (output bytes do not depend on the worker count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
