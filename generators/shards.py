@@ -32,45 +32,35 @@ def _untimed_group(f, name):
     return h5py.Group(h5py.h5g.create(f.id, name.encode(), gcpl=gcpl))
 
 
-def shard_image(arrays, attrs, codec):
-    """The bytes of a complete shard file, built in memory (same bytes as written to disk)."""
-    with h5py.File("shard-image", "w", driver="core", backing_store=False,
-                   libver=("earliest", "v110"), track_order=False) as f:
-        meta = None
-        for name in sorted(arrays):
-            data = np.ascontiguousarray(arrays[name])
-            if name.startswith("meta/"):
-                meta = meta if meta is not None else _untimed_group(f, "meta")
-                meta.create_dataset(name[5:], data=data, track_times=False)
-            elif name in BULK:
-                f.create_dataset(name, data=data, chunks=chunk_shape(data.shape),
-                                 track_times=False, **filter_options(codec))
-            else:
-                f.create_dataset(name, data=data, track_times=False)
-        for key in sorted(attrs):
-            f.attrs[key] = attrs[key]
-        f.flush()
-        return f.id.get_file_image()
-
-
 def write_shard(path, arrays, attrs, codec):
     """Write ``arrays`` (name -> array, 'meta/x' for metadata) atomically; return sha256.
 
-    The file is built in memory, hashed there (no second read), written under a
-    temporary name in the same folder and renamed once complete, so a shard that exists
-    under its final name is always whole.
+    The file is written under a temporary name in the same folder and renamed once
+    complete, so a shard that exists under its final name is always whole.
     """
     path = Path(path)
-    image = shard_image(arrays, attrs, codec)
     tmp = path.with_name(f".{path.name}.tmp-{os.uname().nodename}-{os.getpid()}")
     try:
-        with open(tmp, "wb") as f:
-            f.write(image)
+        with h5py.File(tmp, "w", libver=("earliest", "v110"), track_order=False) as f:
+            meta = None
+            for name in sorted(arrays):
+                data = np.ascontiguousarray(arrays[name])
+                if name.startswith("meta/"):
+                    meta = meta if meta is not None else _untimed_group(f, "meta")
+                    meta.create_dataset(name[5:], data=data, track_times=False)
+                elif name in BULK:
+                    f.create_dataset(name, data=data, chunks=chunk_shape(data.shape),
+                                     track_times=False, **filter_options(codec))
+                else:
+                    f.create_dataset(name, data=data, track_times=False)
+            for key in sorted(attrs):
+                f.attrs[key] = attrs[key]
+        digest = sha256_file(tmp)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    return hashlib.sha256(image).hexdigest()
+    return digest
 
 
 def open_shard(path):
