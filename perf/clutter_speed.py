@@ -30,7 +30,7 @@ import clutter_reference as ref  # noqa: E402
 
 from generators import engine, sources  # noqa: E402
 from generators.clutter_task import ClutterTask, generate_arrays  # noqa: E402
-from generators.codecs import CODECS, DEFAULT_CODEC  # noqa: E402
+from generators.codecs import CODECS  # noqa: E402
 from generators.seeds import sample_seeds  # noqa: E402
 from generators.shards import write_shard  # noqa: E402
 
@@ -44,7 +44,7 @@ def best_of(repeats, fn):
     return min(times)
 
 
-def ours_hdf5(params, n, shard_size, workers, tmp, codec=DEFAULT_CODEC):
+def ours_hdf5(params, n, shard_size, workers, tmp, codec=ClutterTask.default_codec):
     out = Path(tempfile.mkdtemp(dir=tmp))
     plan = engine.Plan(task_name="clutter", params=params, split="train", seed=0, count=n, shard_size=shard_size,
                        codec=codec, out=out)
@@ -75,7 +75,7 @@ def reference_hdf5(found, n, order, tmp):
     images, labels = found.stacked()
     start = time.perf_counter()
     arrays = ref.generate(images, labels, found.split_ranges("train"), n, seed=0, order=order)
-    write_shard(Path(tmp) / f"ref-{order}.h5", arrays, {"task": "clutter-reference"}, DEFAULT_CODEC)
+    write_shard(Path(tmp) / f"ref-{order}.h5", arrays, {"task": "clutter-reference"}, ClutterTask.default_codec)
     return time.perf_counter() - start
 
 
