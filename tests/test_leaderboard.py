@@ -166,6 +166,21 @@ def test_pinned_manifests_match_freshly_generated_quick_sets(env, tmp_path):
         assert pinned[key] == suite.manifest_hash(suite.data_spec("mazes", "quick", d, "test"), root)
 
 
+@pytest.mark.parametrize("task", ["pathfinder", "pathfinder-seg", "clutter"])
+def test_pinned_manifests_of_other_tasks_are_reproducible(task, tmp_path):
+    """One pinned quick test set per task regenerated here gives the pinned hash."""
+    if task == "clutter":
+        from generators import sources
+        try:
+            sources.load()
+        except sources.SourceError:
+            pytest.skip("MNIST/Fashion-MNIST sources not found (set RVB_SOURCES)")
+    d = suite.default_test_difficulties(task, "quick")[0]
+    spec = suite.data_spec(task, "quick", d, "test")
+    suite.ensure(spec, tmp_path)
+    assert lb.pinned_manifests()[f"quick/{task}/{d}/test"] == suite.manifest_hash(spec, tmp_path)
+
+
 def test_submit_checks_pinned_hashes_without_local_data(env, tmp_path):
     _, _, res = env
     entry = lb.submit(save(tmp_path, res["RECURRENT"]), tmp_path / "b.json", tmp_path / "no-data-here")
