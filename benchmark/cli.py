@@ -120,7 +120,7 @@ def data_pin(task, quick, data_root):
     import json
 
     from leaderboard.board import PINNED_MANIFESTS
-    from leaderboard.results import write_json_atomic
+    from generators.atomic import write_json_atomic
 
     from . import suite
 

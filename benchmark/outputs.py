@@ -1,9 +1,9 @@
 """Files of one evaluation: results JSON (schema-checked), extrapolation plot, per-sample scores."""
-import os
 from pathlib import Path
 
 import numpy as np
 
+from generators.atomic import replacing
 from leaderboard import results as rs
 
 from .plots import extrapolation_plot
@@ -20,9 +20,8 @@ def write_samples(samples, steps, path):
     for d, (scores, conf) in samples.items():
         arrays[f"scores_{d}"] = scores.astype(np.float32)
         arrays[f"confidence_{d}"] = conf.astype(np.float32)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}.npz")
-    np.savez_compressed(tmp, **arrays)
-    os.replace(tmp, path)
+    with replacing(path, suffix=".npz") as tmp:
+        np.savez_compressed(tmp, **arrays)
     return path
 
 

@@ -1,11 +1,12 @@
 """Extrapolation plots: metric vs steps, one line per difficulty, training budget marked."""
-import os
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+
+from generators.atomic import replacing
 
 METRIC_LABELS = {"maze_exact": "whole-maze exact accuracy", "accuracy": "accuracy", "iou": "IoU", "f1": "F1"}
 
@@ -43,8 +44,7 @@ def extrapolation_plot(grid, train, path, title=None):
     if title:
         ax.set_title(title, fontsize=10)
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}.png")
-    fig.savefig(tmp)
+    with replacing(path, suffix=".png") as tmp:
+        fig.savefig(tmp)
     plt.close(fig)
-    os.replace(tmp, path)
     return path

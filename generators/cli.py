@@ -6,6 +6,7 @@ from pathlib import Path
 import click
 
 from . import mazes
+from .atomic import replacing
 from .cli_common import generation_options, open_or_fail, run_generation, user_errors
 
 
@@ -62,7 +63,7 @@ def verify_command(root, sample, check_seed):
 def audit_command(roots, out, strict):
     """Duplicates within and across datasets (and task checks), as JSON."""
     from .audit import audit
-    from .manifest import write_json_atomic
+    from .atomic import write_json_atomic
 
     report = audit([open_or_fail(r) for r in roots])
     click.echo(json.dumps(report, indent=2))
@@ -98,16 +99,13 @@ def export_command(root, fmt, out):
 @user_errors
 def preview_command(root, count, out):
     """A labelled grid of samples (mask overlaid in magenta) as a PNG."""
-    import os
-
     from .preview import preview_grid
 
     if out.suffix.lower() != ".png":
         raise click.BadParameter(f"{out} does not end in .png; the preview is a PNG file", param_hint="'--out'")
     grid = preview_grid(open_or_fail(root), n=count)
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}.png")
-    grid.save(tmp)
-    os.replace(tmp, out)
+    with replacing(out, suffix=".png") as tmp:
+        grid.save(tmp)
     click.echo(str(out))
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from . import manifest as mf
+from .atomic import dumps, write_json_atomic
 from . import tasks
 from .errors import DatasetError
 from .seeds import sample_seeds
@@ -86,7 +87,7 @@ class Plan:
         first, count = self.shard_bounds(k)
         return {"task": self.task_name, "variant": self.variant, "split": self.split,
                 "generator_version": self.task.version, "seed": self.seed,
-                "params": mf.dumps(self.params), "first_index": first, "count": count}
+                "params": dumps(self.params), "first_index": first, "count": count}
 
 
 def default_out(task_name, variant, split, base="data"):
@@ -156,7 +157,7 @@ def _load_state(plan):
         for rec in old.get("shards", []):
             records[rec["first_index"] // plan.shard_size] = rec
     else:
-        mf.write_json_atomic(path, {**plan.header(), "complete": False, "shards": [], "stats": {}})
+        write_json_atomic(path, {**plan.header(), "complete": False, "shards": [], "stats": {}})
     return records
 
 
@@ -211,7 +212,7 @@ def _write_manifest(plan, state, complete):
     shards = [state[k] for k in sorted(state)]
     manifest = {**plan.header(), "complete": bool(complete), "shards": shards,
                 "stats": {"retries": int(sum(s.get("retries", 0) for s in shards))}}
-    mf.write_json_atomic(Path(plan.out) / mf.MANIFEST, manifest)
+    write_json_atomic(Path(plan.out) / mf.MANIFEST, manifest)
     return manifest
 
 

@@ -1,9 +1,10 @@
 """Compatibility with easy-to-hard (DeepThinking) code: its inputs/solutions arrays."""
-import os
+from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
 
+from .atomic import replacing
 from .errors import DatasetError
 
 FORMATS = ("easy-to-hard",)
@@ -28,8 +29,8 @@ def export_easy_to_hard(ds, out):
     n = len(ds)
     side = 2 * ds.manifest["params"]["size"] + 6
     targets = {"inputs.npy": ((n, 3, side, side), np.float32), "solutions.npy": ((n, side, side), np.int64)}
-    tmps = {name: out / f".{name}.tmp-{os.getpid()}" for name in targets}
-    try:
+    with ExitStack() as stack:
+        tmps = {name: stack.enter_context(replacing(out / name)) for name in targets}
         arrays = {name: np.lib.format.open_memmap(tmps[name], mode="w+", dtype=dt, shape=shape)
                   for name, (shape, dt) in targets.items()}
         for k, rec in enumerate(ds.manifest["shards"]):
@@ -37,16 +38,9 @@ def export_easy_to_hard(ds, out):
             rows = slice(rec["first_index"], rec["first_index"] + rec["count"])
             arrays["inputs.npy"][rows] = block["images"] / np.float32(255)
             arrays["solutions.npy"][rows] = block["masks"]
-        for name, arr in arrays.items():
+        for arr in arrays.values():
             arr.flush()
-            del arr
-        arrays.clear()
-        for name, tmp in tmps.items():
-            os.replace(tmp, out / name)
-    except BaseException:
-        for tmp in tmps.values():
-            tmp.unlink(missing_ok=True)
-        raise
+        arrays.clear()  # close the memory maps before the files are renamed
     return [out / name for name in targets]
 
 

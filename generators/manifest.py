@@ -5,7 +5,6 @@ same manifest bytes and results can cite its sha256.
 """
 import hashlib
 import json
-import os
 from pathlib import Path
 
 from .errors import DatasetError
@@ -16,17 +15,6 @@ FORMAT_VERSION = 1
 # Keys that name what the data is; the rest (shards, completeness, stats) describe progress.
 IDENTITY_KEYS = ("format", "format_version", "task", "variant", "split", "generator_version",
                  "params", "seed", "count", "shard_size", "codec")
-
-
-def dumps(obj):
-    return json.dumps(obj, indent=2, sort_keys=True) + "\n"
-
-
-def write_json_atomic(path, obj):
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(dumps(obj))
-    os.replace(tmp, path)
 
 
 def identity(manifest):

@@ -12,6 +12,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from .atomic import replacing
 from .codecs import chunk_shape, filter_options
 from .errors import ShardError
 
@@ -39,8 +40,8 @@ def write_shard(path, arrays, attrs, codec):
     complete, so a shard that exists under its final name is always whole.
     """
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.uname().nodename}-{os.getpid()}")
-    try:
+    # The host name in the temporary name keeps writers on machines sharing a folder apart.
+    with replacing(path, tag=f"{os.uname().nodename}-{os.getpid()}") as tmp:
         with h5py.File(tmp, "w", libver=("earliest", "v110"), track_order=False) as f:
             meta = None
             for name in sorted(arrays):
@@ -56,10 +57,6 @@ def write_shard(path, arrays, attrs, codec):
             for key in sorted(attrs):
                 f.attrs[key] = attrs[key]
         digest = sha256_file(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return digest
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .atomic import replacing
 from .errors import DatasetError
 
 SOURCES = ("mnist", "fashion-mnist")
@@ -323,9 +324,8 @@ def fetch(dest=None, sources=SOURCES, mirrors=None, retries=3, timeout=30.0, bac
                 continue
             folder.mkdir(parents=True, exist_ok=True)
             path = folder / f"{name}.gz"
-            tmp = folder / f".{name}.gz.tmp-{os.getpid()}"
-            tmp.write_bytes(data)
-            os.replace(tmp, path)
+            with replacing(path) as tmp:
+                tmp.write_bytes(data)
             written.append(path)
             log(f"{key}: downloaded to {path}")
     if failed:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from benchmark import suite
 from benchmark.errors import HarnessError, ResultsError
+from generators.atomic import write_json_atomic
 
 from . import results as rs
 
@@ -130,7 +131,7 @@ def submit(results_path, board_path=PUBLIC_BOARD, data_root=suite.DEFAULT_DATA_R
                                f"{other['date']}): same model code, weights, task, sets and training setting")
     board["entries"].append(entry)
     board["entries"].sort(key=lambda e: (e["task"], e["sets"], e["id"]))
-    rs.write_json_atomic(board_path, board)
+    write_json_atomic(board_path, board)
     return entry
 
 

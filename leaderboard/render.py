@@ -1,10 +1,10 @@
 """The leaderboard as text tables and as a static HTML page with extrapolation plots."""
 import html
-import os
 from pathlib import Path
 
 from benchmark import suite
 from benchmark.plots import extrapolation_plot
+from generators.atomic import replacing
 
 from .board import rank_score, tables
 
@@ -83,7 +83,6 @@ def write_html(board, folder):
         parts.append("</div>")
     parts.append("</body></html>\n")
     page = folder / "index.html"
-    tmp = page.with_name(f".index.html.tmp-{os.getpid()}")
-    tmp.write_text("\n".join(parts))
-    os.replace(tmp, page)
+    with replacing(page) as tmp:
+        tmp.write_text("\n".join(parts))
     return page

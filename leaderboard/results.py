@@ -1,12 +1,12 @@
 """Results files: JSON Schema validation plus the consistency checks a schema cannot say."""
 import json
-import os
 from functools import lru_cache
 from pathlib import Path
 
 import jsonschema
 
 from benchmark.errors import ResultsError
+from generators.atomic import write_json_atomic
 
 SCHEMA_PATH = Path(__file__).with_name("results.schema.json")
 
@@ -61,19 +61,6 @@ def load(path):
     if not isinstance(results, dict):
         raise ResultsError(f"{path}: a results file holds one JSON object")
     return validate(results, origin=str(path))
-
-
-def write_json_atomic(path, obj):
-    """Write next to the target and rename, so a reader never sees half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, allow_nan=False) + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def write(results, path):

@@ -8,7 +8,6 @@ checkpoint continues exactly as an uninterrupted one (on the same device).
 import dataclasses
 import json
 import math
-import os
 import resource
 import sys
 import time
@@ -19,6 +18,7 @@ import numpy as np
 import torch
 
 from generators import engine
+from generators.atomic import replacing
 from generators.progress import progress_bar
 
 from .. import contract, metrics, suite
@@ -205,9 +205,8 @@ class Log:
 
 
 def _save_atomic(obj, path):
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    with replacing(path) as tmp:
+        torch.save(obj, tmp)
 
 
 def _autocast(device, amp):
