@@ -219,7 +219,7 @@ def preflight_command(model, task, train_difficulty, train_steps, weights):
 def evaluate_command(model, task, quick, train_difficulty, train_steps, difficulties, steps, budget_rule, weights,
                      device, batch_size, amp, channels_last, recipe, name, num_workers, n_boot, threads, out, data_root, quiet):
     """Score MODEL (a .py file or baselines:NAME) over difficulty x step budget."""
-    from . import budgets, suite
+    from . import budgets
     from .evaluate import EvalConfig, evaluate, resolve
     from .outputs import write_all
 

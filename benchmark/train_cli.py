@@ -1,6 +1,5 @@
 """``bench train``: train a baseline (or a model file) with its recipe, checkpoint, resume, evaluate."""
 import os
-import sys
 from pathlib import Path
 
 import click

@@ -79,7 +79,7 @@ def cue_features(arrays, params):
     images = arrays["images"][:, 0].astype(np.float32) / 255.0
     m0 = arrays["marker0"] if "marker0" in arrays else arrays["meta/marker0"]
     m1 = arrays["marker1"] if "marker1" in arrays else arrays["meta/marker1"]
-    n, side = images.shape[0], images.shape[-1]
+    side = images.shape[-1]
     radius = params["marker_radius"] * side / params["canvas"]
     cols = {
         "marker distance": np.hypot(*(m1 - m0).T),

@@ -130,6 +130,6 @@ def test_cli_data_prepare_and_list(tmp_path):
     assert again.exit_code == 0 and again.output.strip().endswith(": ready")
     listing = runner.invoke(main, ["data", "list", *args]).output
     digest = mf.manifest_sha256(tmp_path / "quick" / "mazes" / "9" / "test")
-    assert f"quick/mazes/9/test" in listing and digest in listing and "not generated" in listing
+    assert "quick/mazes/9/test" in listing and digest in listing and "not generated" in listing
     bad = runner.invoke(main, ["data", "prepare", "--task", "mazes", "--difficulties", "10", "--data-root", str(tmp_path)])
     assert bad.exit_code == 2 and "no standard mazes set" in bad.output

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 sys.path.insert(0, str(Path(__file__).parent))
 import test_harness_models as models  # noqa: E402
 
-from benchmark import contract, metrics, suite  # noqa: E402
+from benchmark import contract, suite  # noqa: E402
 from benchmark.cli import main  # noqa: E402
 from benchmark.evaluate import EvalConfig, evaluate  # noqa: E402
 from generators.dataset import open_dataset  # noqa: E402

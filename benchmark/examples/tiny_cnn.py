@@ -7,7 +7,6 @@ harness to score one column instead of a step budget range.
 
     bench preflight benchmark/examples/tiny_cnn.py --task mazes
 """
-import torch
 from torch import nn
 
 

@@ -9,7 +9,6 @@ import dataclasses
 import json
 import math
 import resource
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path

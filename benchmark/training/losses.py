@@ -1,5 +1,4 @@
 """Training losses: cross-entropy, maze cross-entropy over non-wall pixels, focal loss."""
-import torch
 import torch.nn.functional as F
 
 FOCAL_GAMMA = 2.0
