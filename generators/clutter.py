@@ -110,20 +110,6 @@ def _row(pad, orow, c_out, zr0, zc0, sina, cosa, zoom, j0, j1):
     sx = np.int64(max((zc0 + cosa * j0) * zoom, 0.0) * unit)
     out = np.uintp(c_out + j0)
     one = np.uintp(1)
-    steps = j1 - j0 - 1
-    if min(sy, sy + dy * steps) >= 0 and min(sx, sx + dx * steps) >= 0:
-        # no coordinate steps below the edge: the same samples without the clamp
-        for _ in range(j0, j1):
-            fy = (sy & frac) * (1.0 / unit)
-            fx = (sx & frac) * (1.0 / unit)
-            k = np.uintp((sy >> 32) * stride + (sx >> 32))
-            top = (1.0 - fx) * pad[k] + fx * pad[k + one]
-            bot = (1.0 - fx) * pad[k + np.uintp(PAD)] + fx * pad[k + np.uintp(PAD + 1)]
-            orow[out] = (1.0 - fy) * top + fy * bot
-            out += one
-            sy += dy
-            sx += dx
-        return
     for _ in range(j0, j1):
         y = max(sy, 0)
         x = max(sx, 0)
