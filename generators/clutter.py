@@ -14,7 +14,8 @@ Resampling: the zoom and the rotation are composed into one affine map from the 
 canvas to the 28x28 source, sampled once bilinearly. The geometry is exactly that of
 scipy's ``zoom`` followed by ``rotate(reshape=False)`` (same pixel-centre conventions,
 points outside the zoomed canvas are zero); sampling once instead of twice avoids the
-extra blur of resampling an already resampled image.
+extra blur of resampling an already resampled image. Each pixel's source coordinate is
+computed in float64 from its own (row, col).
 
 Random draws, in this order from the sample's own stream (generators.rng): the target
 slot; if fewer than 7 clutter objects, which clutter slots are kept; then for every
@@ -27,9 +28,12 @@ import math
 import numpy as np
 from numba import njit
 
+from .noalias import njit_noalias
 from .rng import new_state, randbelow, uniform_range
 
-VERSION = "1.1.0"
+# 1.2.0: source coordinates per pixel in float64 (1.1 stepped a 32.32 fixed-point value
+# along each row); about one pixel in 50 million differs by one grey level.
+VERSION = "1.2.0"
 SIDE = 100
 OBJECTS = 8
 SRC = 28
@@ -38,6 +42,7 @@ CENTRE_JITTER = 2.5
 QUADRANTS = np.array([[25, 25], [75, 25], [25, 75], [75, 75]], dtype=np.int64)
 N_PERMS = 362880  # 9!
 PAD = SRC + 1
+BORDER = PAD * (PAD + 2)  # the zero-bordered source of _load_quad
 
 
 def object_side(scale):
@@ -62,137 +67,96 @@ def decode_permutation(code, perm):
             fact //= 8 - k
 
 
-@njit(cache=True)
-def _span(a0, da, inv_da, lo, hi, w):
-    """[j0, j1) within 0..w holding every j with lo <= a0 + da * j <= hi, plus a margin
-    (inv_da = 1 / da; the margin absorbs its rounding)."""
-    if da > 1e-9:
-        j0 = math.floor((lo - a0) * inv_da) - 1
-        j1 = math.ceil((hi - a0) * inv_da) + 2
-    elif da < -1e-9:
-        j0 = math.floor((hi - a0) * inv_da) - 1
-        j1 = math.ceil((lo - a0) * inv_da) + 2
-    elif lo - 1e-9 <= a0 <= hi + 1e-9:
-        j0 = 0
-        j1 = w
-    else:
-        return 0, 0
-    j0 = min(max(j0, 0), w)
-    j1 = min(max(j1, j0), w)
-    return j0, j1
+@njit_noalias
+def _load_quad(src_images, dom, idx, border, quad):
+    """quad[r * PAD + c] = the bilinear footprint of source pixel (r, c), r, c in 0..28, as
+    one uint32: pixels (r, c), (r, c + 1), (r + 1, c), (r + 1, c + 1) in bytes 0..3 (zero
+    outside the 28x28 image), so that one gather fetches a sample's four neighbours.
 
-
-@njit(cache=True)
-def _inside(zr0, zc0, sina, cosa, j, last):
-    zr = zr0 + sina * j
-    zc = zc0 + cosa * j
-    return zr >= 0.0 and zr <= last and zc >= 0.0 and zc <= last
-
-
-@njit(cache=True)
-def _row(pad, orow, c_out, zr0, zc0, sina, cosa, zoom, j0, j1):
-    """Bilinear samples of one output row, columns j0..j1-1 (all inside the zoomed canvas),
-    written to orow[c_out + j].
-
-    ``pad`` is the source flattened with a zero last row and column (PAD x PAD), so the
-    right/bottom neighbour of the last pixel (weight 0 there) needs no bounds check. The
-    source coordinates are fixed point (32 fraction bits) advanced by a constant step:
-    integer part and fraction then cost one conversion instead of two per axis. The
-    error (< 1e-7 pixel over a row) is far below a grey level; the clamp at 0 guards
-    against a step rounding below the edge.
+    ``border`` (uint8, BORDER) receives the image with row stride PAD; its last column and
+    last three rows must hold zeros. (The footprints of column 28 wrap to the next row;
+    only samples outside the object read them, and those are masked.)
     """
-    stride = np.int64(PAD)
-    unit = 4294967296.0  # 2 ** 32
-    frac = np.int64(0xFFFFFFFF)
-    dy = np.int64(sina * zoom * unit)
-    dx = np.int64(cosa * zoom * unit)
-    sy = np.int64(max((zr0 + sina * j0) * zoom, 0.0) * unit)
-    sx = np.int64(max((zc0 + cosa * j0) * zoom, 0.0) * unit)
-    out = np.uintp(c_out + j0)
-    one = np.uintp(1)
-    for _ in range(j0, j1):
-        y = max(sy, 0)
-        x = max(sx, 0)
-        fy = (y & frac) * (1.0 / unit)
-        fx = (x & frac) * (1.0 / unit)
-        k = np.uintp((y >> 32) * stride + (x >> 32))
-        top = (1.0 - fx) * pad[k] + fx * pad[k + one]
-        bot = (1.0 - fx) * pad[k + np.uintp(PAD)] + fx * pad[k + np.uintp(PAD + 1)]
-        orow[out] = (1.0 - fy) * top + fy * bot
-        out += one
-        sy += dy
-        sx += dx
+    for i in range(SRC):
+        for j in range(SRC):
+            border[np.uintp(i * PAD + j)] = src_images[dom, idx, i, j]
+    for k in range(np.uintp(PAD * PAD)):
+        quad[k] = (np.uint32(border[k]) | (np.uint32(border[k + np.uintp(1)]) << 8)
+                   | (np.uint32(border[k + np.uintp(PAD)]) << 16) | (np.uint32(border[k + np.uintp(PAD + 1)]) << 24))
 
 
-@njit(cache=True)
-def _render(pad, box, buf, d, n, cs, dest, zoom, cosa, sina):
+@njit_noalias
+def _render(quad, line, obj, d, n, cs, dest, zoom, cosa, sina):
     """Interpolate rows and cols 0..n-1 (n <= d) of an unscrambled object of side d and
-    write them to buf, cell by cell.
+    write them to obj (flat, row-major d x d).
 
     With cs > 0 the region is a 3x3 grid of cells of side cs (n = 3 cs) and the pixels of
-    input cell p go to the cell whose top-left is (dest[p, 0], dest[p, 1]) in buf (this is
-    the scramble); with cs = 0 pixels stay where they are. buf[:n, :n] must hold zeros:
-    only the pixels that can see the source's nonzero box are written.
+    input cell p go to the cell whose top-left is (dest[p, 0], dest[p, 1]) (this is the
+    scramble); with cs = 0 pixels stay where they are. Rows and columns >= n are not
+    written.
 
     Output pixel (r, c) of the rotated canvas reads the zoomed canvas at
     centre + R (r - centre, c - centre) with R = [[cos, sin], [-sin, cos]] (scipy's rotate),
     and the zoomed canvas pixel z reads the source at z * (27 / (d - 1)) (scipy's zoom);
-    points outside the zoomed canvas are zero (scipy's mode 'constant'). Only the pixels
-    that can see the source's nonzero box ``box`` (rows box[0]..box[1], cols
-    box[2]..box[3]) are interpolated; the others are exactly zero.
+    points outside the zoomed canvas are zero (scipy's mode 'constant').
+
+    Every row is evaluated whole, over a width rounded up to 8 into ``line`` (float64,
+    >= d + 8): a fixed trip count per object keeps the vectorised loop free of
+    data-dependent branches, which cost more than the extra pixels. Coordinates are
+    clamped to the padded source, so the lanes past the edge read zeros.
     """
     cen = (d - 1) * 0.5
     last = d - 1.0
-    # zoomed-canvas coordinates whose bilinear footprint touches the nonzero box
-    rlo = max(0.0, (box[0] - 1) / zoom)
-    rhi = min(last, (box[1] + 1) / zoom)
-    clo = max(0.0, (box[2] - 1) / zoom)
-    chi = min(last, (box[3] + 1) / zoom)
-    inv_sin = 1.0 / sina if abs(sina) > 1e-9 else 0.0
-    inv_cos = 1.0 / cosa if abs(cosa) > 1e-9 else 0.0
+    width = (n + 7) & ~7
+    edge = np.float64(SRC)
     for i in range(n):
         u = i - cen
         v = -cen
         zr0 = cen + cosa * u + sina * v
         zc0 = cen - sina * u + cosa * v
-        a0, a1 = _span(zr0, sina, inv_sin, rlo, rhi, n)
-        b0, b1 = _span(zc0, cosa, inv_cos, clo, chi, n)
-        j0 = max(a0, b0)
-        j1 = max(min(a1, b1), j0)
-        # The spans carry a margin; trim it to the pixels exactly inside the zoomed canvas.
-        # Rounding is monotonic, so along a row those pixels form one interval.
-        while j0 < j1 and not _inside(zr0, zc0, sina, cosa, j0, last):
-            j0 += 1
-        while j1 > j0 and not _inside(zr0, zc0, sina, cosa, j1 - 1, last):
-            j1 -= 1
+        for j in range(width):
+            jf = np.float64(j)
+            zr = zr0 + sina * jf
+            zc = zc0 + cosa * jf
+            y = min(max(zr * zoom, 0.0), edge)
+            x = min(max(zc * zoom, 0.0), edge)
+            iy = np.int64(y)
+            ix = np.int64(x)
+            fy = y - iy
+            fx = x - ix
+            q = quad[np.uintp(iy * PAD + ix)]
+            top = (1.0 - fx) * np.float64(q & 255) + fx * np.float64((q >> 8) & 255)
+            bot = (1.0 - fx) * np.float64((q >> 16) & 255) + fx * np.float64(q >> 24)
+            value = (1.0 - fy) * top + fy * bot
+            line[j] = value if (zr >= 0.0 and zr <= last and zc >= 0.0 and zc <= last) else 0.0
         if cs == 0:
-            _row(pad, buf[i], 0, zr0, zc0, sina, cosa, zoom, j0, j1)
+            base = i * d
+            for j in range(n):
+                obj[base + j] = line[j]
             continue
         band = i // cs
         within = i - band * cs
         for pc in range(3):
+            p = band * 3 + pc
+            base = (dest[p, 0] + within) * d + dest[p, 1]
             c0 = pc * cs
-            s0 = max(j0, c0)
-            s1 = min(j1, c0 + cs)
-            if s1 > s0:
-                p = band * 3 + pc
-                _row(pad, buf[dest[p, 0] + within], dest[p, 1] - c0, zr0, zc0, sina, cosa, zoom, s0, s1)
+            for j in range(cs):
+                obj[base + j] = line[c0 + j]
 
 
-@njit(cache=True)
-def _blend(canvas, buf, d, lo, hi, top, left):
-    """canvas = (1 - o) * canvas + o * o over the object's footprint buf[:d, :d] placed at
-    (top, left) and clipped to the canvas, o the object min-max normalised to [0, 1] (all
-    zero if flat)."""
-    side = canvas.shape[0]
+@njit_noalias
+def _blend(canvas, obj, d, lo, hi, top, left):
+    """canvas = (1 - o) * canvas + o * o over the object's footprint (obj: flat d x d)
+    placed at (top, left) and clipped to the canvas (flat SIDE x SIDE), o the object
+    min-max normalised to [0, 1] (all zero if flat)."""
     inv = 1.0 / (hi - lo) if hi > lo else 0.0
-    j0, j1 = max(0, -left), min(d, side - left)
-    for i in range(max(0, -top), min(d, side - top)):
-        crow = canvas[top + i, left + j0:left + j1]
-        brow = buf[i, j0:j1]
-        for j in range(j1 - j0):
-            o = (brow[j] - lo) * inv
-            crow[j] = (1.0 - o) * crow[j] + o * o
+    j0, j1 = max(0, -left), min(d, SIDE - left)
+    for i in range(max(0, -top), min(d, SIDE - top)):
+        c = np.uintp((top + i) * SIDE + left + j0)
+        b = np.uintp(i * d + j0)
+        for j in range(np.uintp(j1 - j0)):
+            o = (obj[b + j] - lo) * inv
+            canvas[c + j] = (1.0 - o) * canvas[c + j] + o * o
 
 
 @njit(cache=True)
@@ -205,78 +169,42 @@ def _geometry(scale, angle_deg):
 
 
 @njit(cache=True)
-def _load_pad(src, pad):
-    """pad = the uint8 [28, 28] source as float64, flattened with a zero last row and column."""
-    for i in range(SRC):
-        for j in range(SRC):
-            pad[i * PAD + j] = src[i, j]
-    for k in range(PAD):
-        pad[SRC * PAD + k] = 0.0
-        pad[k * PAD + SRC] = 0.0
+def _render_object(src_images, dom, idx, scale, angle_deg, perm, scrambled, obj, dest, border, quad, line):
+    """Render source image (dom, idx) as one object (unnormalised), scrambled by ``perm``
+    or not, into the start of ``obj`` (flat float64, >= d * d); returns (d, min, max).
 
-
-@njit(cache=True)
-def _render_object(src, box, scale, angle_deg, perm, scrambled, flat, dest, pad):
-    """Render one object (unnormalised), scrambled or not; returns (obj, min, max) with obj
-    the d x d view of the start of ``flat`` (float64, >= d * d) that holds it.
-
-    ``dest`` (int64 [9, 2]) is scratch for the cell map.
+    dest (int64 [9, 2]), border, quad and line are scratch (see _load_quad, _render).
     """
-    _load_pad(src, pad)
+    _load_quad(src_images, dom, idx, border, quad)
     d, zoom, cosa, sina = _geometry(scale, angle_deg)
-    # contiguous, so the min/max below is one vectorised pass
-    obj = flat[:d * d].reshape((d, d))
-    obj[:, :] = 0.0
     if not scrambled:
-        _render(pad, box, obj, d, d, 0, dest, zoom, cosa, sina)
+        _render(quad, line, obj, d, d, 0, dest, zoom, cosa, sina)
     else:
         # Output cell k shows input cell perm[k]; only the 3x3 cells survive, the leftover
         # edge rows/cols stay zero.
         cs = d // 3
+        obj[:d * d] = 0.0
         for k in range(9):
             dest[perm[k], 0] = (k // 3) * cs
             dest[perm[k], 1] = (k % 3) * cs
-        _render(pad, box, obj, d, 3 * cs, cs, dest, zoom, cosa, sina)
-    lo, hi = _nonneg_min_max(flat[:d * d])
-    return obj, lo, hi
+        _render(quad, line, obj, d, 3 * cs, cs, dest, zoom, cosa, sina)
+    lo, hi = _nonneg_min_max(obj[:d * d])
+    return d, lo, hi
 
 
 @njit(cache=True)
-def source_boxes(images):
-    """Bounding box of the nonzero pixels of every image of ``images`` [D, M, 28, 28]:
-    int16 [D, M, 4] as (first row, last row, first col, last col); an empty image gets
-    (28, -1, 28, -1)."""
-    boxes = np.empty((images.shape[0], images.shape[1], 4), np.int16)
-    for d in range(images.shape[0]):
-        for n in range(images.shape[1]):
-            img = images[d, n]
-            r0, r1, c0, c1 = SRC, -1, SRC, -1
-            for i in range(SRC):
-                for j in range(SRC):
-                    if img[i, j]:
-                        r0 = min(r0, i)
-                        r1 = max(r1, i)
-                        c0 = min(c0, j)
-                        c1 = max(c1, j)
-            boxes[d, n, 0] = r0
-            boxes[d, n, 1] = r1
-            boxes[d, n, 2] = c0
-            boxes[d, n, 3] = c1
-    return boxes
-
-
-@njit(cache=True)
-def render_object(src, box, scale, angle_deg, perm, scrambled, obj, pad, tmp):
-    """Draw one object (unnormalised) into obj[:d, :d]; returns (d, min, max).
-
-    ``src`` is the uint8 [28, 28] source, ``box`` its nonzero box (source_boxes); ``pad``
-    (float64 [PAD * PAD]) is scratch space; ``tmp`` is unused (kept for callers).
-    """
-    flat = np.empty(obj.shape[0] * obj.shape[1], np.float64)
-    dest = np.empty((9, 2), np.int64)
-    rendered, lo, hi = _render_object(src, box, scale, angle_deg, perm, scrambled, flat, dest, pad)
-    d = rendered.shape[0]
-    obj[:d, :d] = rendered
+def render_object(src, scale, angle_deg, perm, scrambled, obj):
+    """Draw one object (unnormalised) from the uint8 [28, 28] source ``src`` into
+    obj[:d, :d] (float64, square); returns (d, min, max)."""
+    side = obj.shape[0]
+    flat = np.empty(side * side, np.float64)
+    dest = np.zeros((9, 2), np.int64)
+    border = np.zeros(BORDER, np.uint8)
+    quad = np.zeros(PAD * PAD, np.uint32)
+    line = np.zeros(side + 8, np.float64)
+    d, lo, hi = _render_object(np.ascontiguousarray(src).reshape((1, 1, SRC, SRC)), 0, 0, scale, angle_deg, perm,
+                               scrambled, flat, dest, border, quad, line)
+    obj[:d, :d] = flat[:d * d].reshape((d, d))
     return d, lo, hi
 
 
@@ -351,54 +279,51 @@ def draw_scene(state, ranges, n_clutter, small, large, scale_jitter, angle, angl
 
 
 @njit(cache=True)
-def _touch(src_images, boxes, domain, index):
-    """Read one byte per cache line of the scene's source images and their boxes, all
-    before any is needed: the (random, mostly uncached) lines then load in parallel
-    instead of one miss at a time inside each object's rendering."""
+def _touch(src_images, domain, index):
+    """Read one byte per cache line of the scene's source images, all before any is
+    needed: the (random, mostly uncached) lines then load in parallel instead of one miss
+    at a time inside each object's rendering."""
     acc = 0
     for i in range(OBJECTS):
-        img = src_images[domain[i], index[i]]
-        acc += boxes[domain[i], index[i], 0]
         for r in range(0, SRC, 2):
-            acc += img[r, 0]
+            acc += src_images[domain[i], index[i], r, 0]
     return acc
 
 
 @njit(cache=True)
-def compose(src_images, boxes, target, present, domain, index, scale, rot, center, perm, canvas, pad, flat, tflat,
-            dest, image, target_only):
+def compose(src_images, target, present, domain, index, scale, rot, center, perm, canvas, obj, tobj, dest, border,
+            quad, line, image, target_only):
     """Render the drawn objects into image (uint8 [H, W]) and, if given, the target alone.
 
-    flat is scratch for the clutter objects, tflat keeps the target's rendering for the
-    target-only image; canvas (float64 [H, W]), pad (float64 [PAD * PAD]) and dest
-    (int64 [9, 2]) are scratch too.
+    obj is scratch for the clutter objects, tobj keeps the target's rendering for the
+    target-only image (flat float64, >= d * d each); canvas (float64 [H, W]) and dest,
+    border, quad, line (see _render_object) are scratch too.
     """
-    if _touch(src_images, boxes, domain, index) < 0:  # never: the test keeps the loads from being dropped
+    if _touch(src_images, domain, index) < 0:  # never: the test keeps the loads from being dropped
         return
     canvas[:, :] = 0.0
+    flat_canvas = canvas.reshape(-1)
     t_lo = t_hi = 0.0
     for i in range(OBJECTS):
         if not present[i]:
             continue
-        dom, idx = domain[i], index[i]
         scrambled = i != target
-        obj, lo, hi = _render_object(src_images[dom, idx], boxes[dom, idx], scale[i], rot[i], perm[i], scrambled,
-                                     flat if scrambled else tflat, dest, pad)
-        d = obj.shape[0]
-        _blend(canvas, obj, d, lo, hi, center[i, 0] - d // 2, center[i, 1] - d // 2)
+        out = obj if scrambled else tobj
+        d, lo, hi = _render_object(src_images, domain[i], index[i], scale[i], rot[i], perm[i], scrambled, out,
+                                   dest, border, quad, line)
+        _blend(flat_canvas, out, d, lo, hi, center[i, 0] - d // 2, center[i, 1] - d // 2)
         if not scrambled:
             t_lo, t_hi = lo, hi
     to_uint8(canvas, image)
     if target_only.shape[0] > 0:
         canvas[:, :] = 0.0
         d = int(round(SRC * scale[target]))
-        obj = tflat[:d * d].reshape((d, d))
-        _blend(canvas, obj, d, t_lo, t_hi, center[target, 0] - d // 2, center[target, 1] - d // 2)
+        _blend(flat_canvas, tobj, d, t_lo, t_hi, center[target, 0] - d // 2, center[target, 1] - d // 2)
         to_uint8(canvas, target_only)
 
 
-@njit(cache=True)
-def generate_into(seeds, src_images, boxes, src_labels, ranges, n_clutter, small, large, scale_jitter, angle,
+@njit(cache=True, nogil=True)
+def generate_into(seeds, src_images, src_labels, ranges, n_clutter, small, large, scale_jitter, angle,
                   angle_jitter, max_side, images, target_only, labels, present, domain, index, big, scale,
                   positive, rot, center, perm, target_slot):
     """Fill preallocated per-sample arrays from ``seeds`` (one scene per seed).
@@ -407,17 +332,19 @@ def generate_into(seeds, src_images, boxes, src_labels, ranges, n_clutter, small
     per-object arrays [N, 8(, k)]; labels int64 [N].
     """
     canvas = np.zeros((SIDE, SIDE), np.float64)
-    pad = np.zeros(PAD * PAD, np.float64)
-    flat = np.zeros(max_side * max_side, np.float64)
-    tflat = np.zeros(max_side * max_side, np.float64)
+    obj = np.zeros(max_side * max_side, np.float64)
+    tobj = np.zeros(max_side * max_side, np.float64)
     dest = np.zeros((9, 2), np.int64)
+    border = np.zeros(BORDER, np.uint8)
+    quad = np.zeros(PAD * PAD, np.uint32)
+    line = np.zeros(max_side + 8, np.float64)
     none = np.zeros((0, 0), np.uint8)
     for n in range(seeds.shape[0]):
         state = new_state(seeds[n])
         t = draw_scene(state, ranges, n_clutter, small, large, scale_jitter, angle, angle_jitter,
                        present[n], domain[n], index[n], big[n], scale[n], positive[n], rot[n], center[n], perm[n])
         target_slot[n] = t
-        compose(src_images, boxes, t, present[n], domain[n], index[n], scale[n], rot[n], center[n], perm[n],
-                canvas, pad, flat, tflat, dest, images[n, 0],
+        compose(src_images, t, present[n], domain[n], index[n], scale[n], rot[n], center[n], perm[n],
+                canvas, obj, tobj, dest, border, quad, line, images[n, 0],
                 target_only[n, 0] if target_only.shape[0] > 0 else none)
         labels[n] = domain[n, t] * 10 + src_labels[domain[n, t], index[n, t]]

@@ -48,7 +48,7 @@ def clutter_command(clutter_objects, scales, scale_jitter, angle, angle_jitter, 
         found = sources.load()
     except sources.SourceError as exc:
         raise click.UsageError(str(exc))
-    found.boxes()  # once here, so forked workers share it
+    found.stacked()  # once here, so forked workers share it
     params = ClutterTask.params(found, clutter_objects, scales, scale_jitter, angle, angle_jitter, with_target_only)
     run_generation("clutter", params, **common)
 

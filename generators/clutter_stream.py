@@ -36,7 +36,7 @@ class ClutterStream(IterableDataset):
         if (count is not None and count < 0) or start < 0 or block < 1:
             raise ValueError("count and start must be >= 0 and block >= 1")
         self.source_set = sources.load(sources_dir)
-        self.source_set.boxes()  # once here, so forked DataLoader workers share it
+        self.source_set.stacked()  # once here, so forked DataLoader workers share it
         self.params = ClutterTask.params(self.source_set, clutter, scales, scale_jitter, angle, angle_jitter,
                                          with_target_only)
         self.split, self.seed, self.count, self.start = split, int(seed), count, int(start)

@@ -101,7 +101,7 @@ def generate_arrays(source_set, params, split, seeds):
     center = np.empty((n, k, 2), np.int64)
     perm = np.empty((n, k, 9), np.int8)
     target_slot = np.empty(n, np.int64)
-    clutter.generate_into(seeds, images_src, source_set.boxes(), labels_src, ranges, int(params["clutter"]),
+    clutter.generate_into(seeds, images_src, labels_src, ranges, int(params["clutter"]),
                           float(small), float(large),
                           float(params["scale_jitter"]), float(params["angle"]), float(params["angle_jitter"]),
                           max_side, images, target_only, labels, present, domain, index, big, scale, positive,

@@ -233,14 +233,6 @@ class SourceSet:
             self._stacked = (images, labels)
         return self._stacked
 
-    def boxes(self):
-        """Nonzero bounding box of every stacked image (int16 [2, M, 4]), computed once."""
-        if not hasattr(self, "_boxes"):
-            from .clutter import source_boxes
-
-            self._boxes = source_boxes(self.stacked()[0])
-        return self._boxes
-
     def split_ranges(self, split):
         """int64 [2, 2]: (first, count) per domain."""
         return np.array([s.split_range(split) for s in self.sources], dtype=np.int64)

@@ -114,7 +114,6 @@ def main():
     params = ClutterTask.params(found)
     seeds = sample_seeds(0, "clutter", "7", "train", np.arange(args.n))
     generate_arrays(found, params, "train", seeds[:8])  # compile (or load the numba cache)
-    found.boxes()
     result = {"cpu_count": os.cpu_count(), "n": args.n, "reference_n": args.reference_n, "sources_load_s": load_s}
     result["ours_kernel"] = args.n / best_of(args.repeats, lambda: generate_arrays(found, params, "train", seeds))
     result["kernel_us_per_scene"] = kernel_us(found, min(args.n, 5_000), args.repeats)
