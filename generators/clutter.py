@@ -169,6 +169,15 @@ def _geometry(scale, angle_deg):
 
 
 @njit(cache=True)
+def _clear_edges(obj, d, n):
+    """Zero the rows and columns n..d-1 of obj (flat d x d): the rest is written by _render."""
+    for i in range(n):
+        for j in range(n, d):
+            obj[i * d + j] = 0.0
+    obj[n * d:d * d] = 0.0
+
+
+@njit(cache=True)
 def _render_object(src_images, dom, idx, scale, angle_deg, perm, scrambled, obj, dest, border, quad, line):
     """Render source image (dom, idx) as one object (unnormalised), scrambled by ``perm``
     or not, into the start of ``obj`` (flat float64, >= d * d); returns (d, min, max).
@@ -183,7 +192,7 @@ def _render_object(src_images, dom, idx, scale, angle_deg, perm, scrambled, obj,
         # Output cell k shows input cell perm[k]; only the 3x3 cells survive, the leftover
         # edge rows/cols stay zero.
         cs = d // 3
-        obj[:d * d] = 0.0
+        _clear_edges(obj, d, 3 * cs)
         for k in range(9):
             dest[perm[k], 0] = (k // 3) * cs
             dest[perm[k], 1] = (k % 3) * cs
