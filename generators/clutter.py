@@ -202,15 +202,20 @@ def _render_object(src_images, dom, idx, scale, angle_deg, perm, scrambled, obj,
 
 
 @njit(cache=True)
+def _scratch(max_side):
+    """The scratch arrays (dest, border, quad, line) of _render_object for objects of side
+    up to max_side."""
+    return (np.zeros((9, 2), np.int64), np.zeros(BORDER, np.uint8), np.zeros(PAD * PAD, np.uint32),
+            np.zeros(max_side + 8, np.float64))
+
+
+@njit(cache=True)
 def render_object(src, scale, angle_deg, perm, scrambled, obj):
     """Draw one object (unnormalised) from the uint8 [28, 28] source ``src`` into
     obj[:d, :d] (float64, square); returns (d, min, max)."""
     side = obj.shape[0]
     flat = np.empty(side * side, np.float64)
-    dest = np.zeros((9, 2), np.int64)
-    border = np.zeros(BORDER, np.uint8)
-    quad = np.zeros(PAD * PAD, np.uint32)
-    line = np.zeros(side + 8, np.float64)
+    dest, border, quad, line = _scratch(side)
     d, lo, hi = _render_object(np.ascontiguousarray(src).reshape((1, 1, SRC, SRC)), 0, 0, scale, angle_deg, perm,
                                scrambled, flat, dest, border, quad, line)
     obj[:d, :d] = flat[:d * d].reshape((d, d))
@@ -312,7 +317,7 @@ def compose(src_images, target, present, domain, index, scale, rot, center, perm
         return
     canvas[:, :] = 0.0
     flat_canvas = canvas.reshape(-1)
-    t_lo = t_hi = 0.0
+    t_d, t_lo, t_hi = 0, 0.0, 0.0
     for i in range(OBJECTS):
         if not present[i]:
             continue
@@ -322,12 +327,11 @@ def compose(src_images, target, present, domain, index, scale, rot, center, perm
                                    dest, border, quad, line)
         _blend(flat_canvas, out, d, lo, hi, center[i, 0] - d // 2, center[i, 1] - d // 2)
         if not scrambled:
-            t_lo, t_hi = lo, hi
+            t_d, t_lo, t_hi = d, lo, hi
     to_uint8(canvas, image)
     if target_only.shape[0] > 0:
         canvas[:, :] = 0.0
-        d = int(round(SRC * scale[target]))
-        _blend(flat_canvas, tobj, d, t_lo, t_hi, center[target, 0] - d // 2, center[target, 1] - d // 2)
+        _blend(flat_canvas, tobj, t_d, t_lo, t_hi, center[target, 0] - t_d // 2, center[target, 1] - t_d // 2)
         to_uint8(canvas, target_only)
 
 
@@ -343,10 +347,7 @@ def generate_into(seeds, src_images, src_labels, ranges, n_clutter, small, large
     canvas = np.zeros((SIDE, SIDE), np.float64)
     obj = np.zeros(max_side * max_side, np.float64)
     tobj = np.zeros(max_side * max_side, np.float64)
-    dest = np.zeros((9, 2), np.int64)
-    border = np.zeros(BORDER, np.uint8)
-    quad = np.zeros(PAD * PAD, np.uint32)
-    line = np.zeros(max_side + 8, np.float64)
+    dest, border, quad, line = _scratch(max_side)
     none = np.zeros((0, 0), np.uint8)
     for n in range(seeds.shape[0]):
         state = new_state(seeds[n])
