@@ -28,7 +28,8 @@ import math
 import numpy as np
 from numba import njit
 
-from .noalias import njit_noalias
+from .noalias import njit_leaf
+from .prefetch import prefetch
 from .rng import new_state, randbelow, uniform_range
 
 # 1.2.0: source coordinates per pixel in float64 (1.1 stepped a 32.32 fixed-point value
@@ -41,8 +42,10 @@ CENTRE_JITTER = 2.5
 # (row, col) of the quadrant centres; quadrant q = object index mod 4.
 QUADRANTS = np.array([[25, 25], [75, 25], [25, 75], [75, 75]], dtype=np.int64)
 N_PERMS = 362880  # 9!
-PAD = SRC + 1
-BORDER = PAD * (PAD + 2)  # the zero-bordered source of _load_quad
+_FACTORIALS = (40320, 5040, 720, 120, 24, 6, 2, 1, 1)  # 8! .. 0!
+PAD = 32  # row stride of the padded source (28 pixels, then zeros): a power of two and whole words
+BORDER = PAD * (SRC + 3)  # the zero-bordered source of _load_quad
+QUAD = PAD * (SRC + 1)  # footprints of rows and cols 0..28
 
 
 def object_side(scale):
@@ -53,39 +56,38 @@ def object_side(scale):
 @njit(cache=True)
 def decode_permutation(code, perm):
     """The ``code``-th permutation of 0..8 in lexicographic order (0 = identity) into perm."""
-    pool = np.arange(9)
-    n_left = 9
-    fact = 40320  # 8!
+    pool = 0x876543210  # the values not yet placed, one per 4-bit nibble, in increasing order
     for k in range(9):
-        q = code // fact
-        code = code % fact
-        perm[k] = pool[q]
-        for j in range(q, n_left - 1):
-            pool[j] = pool[j + 1]
-        n_left -= 1
-        if k < 8:
-            fact //= 8 - k
+        q = code // _FACTORIALS[k]  # constant divisors once the loop is unrolled
+        code -= q * _FACTORIALS[k]
+        shift = 4 * q
+        perm[k] = (pool >> shift) & 15
+        pool = (pool & ((1 << shift) - 1)) | ((pool >> (shift + 4)) << shift)
 
 
-@njit_noalias
+@njit_leaf
 def _load_quad(src_images, dom, idx, border, quad):
     """quad[r * PAD + c] = the bilinear footprint of source pixel (r, c), r, c in 0..28, as
     one uint32: pixels (r, c), (r, c + 1), (r + 1, c), (r + 1, c + 1) in bytes 0..3 (zero
     outside the 28x28 image), so that one gather fetches a sample's four neighbours.
 
-    ``border`` (uint8, BORDER) receives the image with row stride PAD; its last column and
-    last three rows must hold zeros. (The footprints of column 28 wrap to the next row;
-    only samples outside the object read them, and those are masked.)
+    ``border`` (uint8, BORDER) receives the image with row stride PAD, copied as 32-bit
+    words (28 = 7 words a row); columns 28..31 and the last three rows must hold zeros.
     """
+    words = src_images[dom, idx].reshape(-1).view(np.uint32)
+    border_words = border.view(np.uint32)
     for i in range(SRC):
-        for j in range(SRC):
-            border[np.uintp(i * PAD + j)] = src_images[dom, idx, i, j]
-    for k in range(np.uintp(PAD * PAD)):
-        quad[k] = (np.uint32(border[k]) | (np.uint32(border[k + np.uintp(1)]) << 8)
-                   | (np.uint32(border[k + np.uintp(PAD)]) << 16) | (np.uint32(border[k + np.uintp(PAD + 1)]) << 24))
+        for w in range(SRC // 4):
+            border_words[np.uintp(i * (PAD // 4) + w)] = words[np.uintp(i * (SRC // 4) + w)]
+    # Columns c and c + 1 in separate loops: LLVM would otherwise fuse the two adjacent byte
+    # loads into one 16-bit load and build vectors from those element by element.
+    for k in range(np.uintp(QUAD)):
+        quad[k] = np.uint32(border[k]) | (np.uint32(border[k + np.uintp(PAD)]) << 16)
+    for k in range(np.uintp(QUAD)):
+        quad[k] |= (np.uint32(border[k + np.uintp(1)]) | (np.uint32(border[k + np.uintp(PAD + 1)]) << 16)) << 8
 
 
-@njit_noalias
+@njit_leaf
 def _render(quad, line, obj, d, n, cs, dest, zoom, cosa, sina):
     """Interpolate rows and cols 0..n-1 (n <= d) of an unscrambled object of side d and
     write them to obj (flat, row-major d x d).
@@ -129,22 +131,24 @@ def _render(quad, line, obj, d, n, cs, dest, zoom, cosa, sina):
             bot = (1.0 - fx) * np.float64((q >> 16) & 255) + fx * np.float64(q >> 24)
             value = (1.0 - fy) * top + fy * bot
             line[j] = value if (zr >= 0.0 and zr <= last and zc >= 0.0 and zc <= last) else 0.0
+        # Unsigned indices: with signed ones numba's wraparound of negative indices makes
+        # LLVM copy element by element (AVX-512 scatters) instead of as contiguous blocks.
         if cs == 0:
-            base = i * d
-            for j in range(n):
+            base = np.uintp(i * d)
+            for j in range(np.uintp(n)):
                 obj[base + j] = line[j]
             continue
         band = i // cs
         within = i - band * cs
         for pc in range(3):
             p = band * 3 + pc
-            base = (dest[p, 0] + within) * d + dest[p, 1]
-            c0 = pc * cs
-            for j in range(cs):
+            base = np.uintp((dest[p, 0] + within) * d + dest[p, 1])
+            c0 = np.uintp(pc * cs)
+            for j in range(np.uintp(cs)):
                 obj[base + j] = line[c0 + j]
 
 
-@njit_noalias
+@njit_leaf
 def _blend(canvas, obj, d, lo, hi, top, left):
     """canvas = (1 - o) * canvas + o * o over the object's footprint (obj: flat d x d)
     placed at (top, left) and clipped to the canvas (flat SIDE x SIDE), o the object
@@ -168,16 +172,18 @@ def _geometry(scale, angle_deg):
     return d, zoom, math.cos(a), math.sin(a)
 
 
-@njit(cache=True)
+@njit_leaf
 def _clear_edges(obj, d, n):
     """Zero the rows and columns n..d-1 of obj (flat d x d): the rest is written by _render."""
     for i in range(n):
-        for j in range(n, d):
-            obj[i * d + j] = 0.0
-    obj[n * d:d * d] = 0.0
+        base = np.uintp(i * d + n)
+        for j in range(np.uintp(d - n)):
+            obj[base + j] = 0.0
+    for k in range(np.uintp(n * d), np.uintp(d * d)):
+        obj[k] = 0.0
 
 
-@njit(cache=True)
+@njit_leaf
 def _render_object(src_images, dom, idx, scale, angle_deg, perm, scrambled, obj, dest, border, quad, line):
     """Render source image (dom, idx) as one object (unnormalised), scrambled by ``perm``
     or not, into the start of ``obj`` (flat float64, >= d * d); returns (d, min, max).
@@ -205,7 +211,7 @@ def _render_object(src_images, dom, idx, scale, angle_deg, perm, scrambled, obj,
 def _scratch(max_side):
     """The scratch arrays (dest, border, quad, line) of _render_object for objects of side
     up to max_side."""
-    return (np.zeros((9, 2), np.int64), np.zeros(BORDER, np.uint8), np.zeros(PAD * PAD, np.uint32),
+    return (np.zeros((9, 2), np.int64), np.zeros(BORDER, np.uint8), np.zeros(QUAD, np.uint32),
             np.zeros(max_side + 8, np.float64))
 
 
@@ -222,7 +228,7 @@ def render_object(src, scale, angle_deg, perm, scrambled, obj):
     return d, lo, hi
 
 
-@njit(cache=True)
+@njit_leaf
 def _nonneg_min_max(values):
     """(min, max) of a flat float64 array whose values are all >= +0.0.
 
@@ -235,14 +241,10 @@ def _nonneg_min_max(values):
     for k in range(bits.shape[0]):
         lo = min(lo, bits[k])
         hi = max(hi, bits[k])
-    pair = np.empty(2, np.int64)
-    pair[0] = lo
-    pair[1] = hi
-    as_float = pair.view(np.float64)
-    return as_float[0], as_float[1]
+    return np.int64(lo).view(np.float64), np.int64(hi).view(np.float64)
 
 
-@njit(cache=True)
+@njit_leaf
 def to_uint8(canvas, out):
     """Min-max normalise the canvas (C-contiguous, values >= 0) into uint8 0..255 (all zero if flat)."""
     flat = canvas.reshape(-1)
@@ -293,18 +295,16 @@ def draw_scene(state, ranges, n_clutter, small, large, scale_jitter, angle, angl
 
 
 @njit(cache=True)
-def _touch(src_images, domain, index):
-    """Read one byte per cache line of the scene's source images, all before any is
-    needed: the (random, mostly uncached) lines then load in parallel instead of one miss
-    at a time inside each object's rendering."""
-    acc = 0
+def _prefetch_sources(flat_src, n_images, domain, index):
+    """Start loading the (random, mostly uncached) source images of one scene."""
     for i in range(OBJECTS):
-        for r in range(0, SRC, 2):
-            acc += src_images[domain[i], index[i], r, 0]
-    return acc
+        first = (domain[i] * n_images + index[i]) * (SRC * SRC)
+        for off in range(0, SRC * SRC, 64):
+            prefetch(flat_src, first + off)
+        prefetch(flat_src, first + SRC * SRC - 1)
 
 
-@njit(cache=True)
+@njit_leaf
 def compose(src_images, target, present, domain, index, scale, rot, center, perm, canvas, obj, tobj, dest, border,
             quad, line, image, target_only):
     """Render the drawn objects into image (uint8 [H, W]) and, if given, the target alone.
@@ -313,8 +313,6 @@ def compose(src_images, target, present, domain, index, scale, rot, center, perm
     target-only image (flat float64, >= d * d each); canvas (float64 [H, W]) and dest,
     border, quad, line (see _render_object) are scratch too.
     """
-    if _touch(src_images, domain, index) < 0:  # never: the test keeps the loads from being dropped
-        return
     canvas[:, :] = 0.0
     flat_canvas = canvas.reshape(-1)
     t_d, t_lo, t_hi = 0, 0.0, 0.0
@@ -351,9 +349,16 @@ def generate_into(seeds, src_images, src_labels, ranges, n_clutter, small, large
     none = np.zeros((0, 0), np.uint8)
     for n in range(seeds.shape[0]):
         state = new_state(seeds[n])
-        t = draw_scene(state, ranges, n_clutter, small, large, scale_jitter, angle, angle_jitter,
-                       present[n], domain[n], index[n], big[n], scale[n], positive[n], rot[n], center[n], perm[n])
-        target_slot[n] = t
+        target_slot[n] = draw_scene(state, ranges, n_clutter, small, large, scale_jitter, angle, angle_jitter,
+                                    present[n], domain[n], index[n], big[n], scale[n], positive[n], rot[n],
+                                    center[n], perm[n])
+    # Rendering scene n starts the loads of scene n + 1's (random, mostly uncached) source
+    # images, so that they arrive while scene n is drawn.
+    flat_src = src_images.reshape(-1)
+    for n in range(seeds.shape[0]):
+        if n + 1 < seeds.shape[0]:
+            _prefetch_sources(flat_src, src_images.shape[1], domain[n + 1], index[n + 1])
+        t = target_slot[n]
         compose(src_images, t, present[n], domain[n], index[n], scale[n], rot[n], center[n], perm[n],
                 canvas, obj, tobj, dest, border, quad, line, images[n, 0],
                 target_only[n, 0] if target_only.shape[0] > 0 else none)

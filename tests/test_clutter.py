@@ -146,13 +146,21 @@ def test_clutter_objects_are_cell_permutations(fake):
             assert np.array_equal(perms[i, k], identity) == (k == t[i])
 
 
-def test_every_permutation_code_decodes_to_a_distinct_permutation():
+def _lexicographic_rank(perm):
+    """The position of ``perm`` among the permutations of its values in lexicographic order."""
+    rank = 0
+    for k, v in enumerate(perm):
+        rank = rank * (len(perm) - k) + sum(1 for w in perm[k + 1:] if w < v)
+    return rank
+
+
+def test_every_permutation_code_decodes_to_the_permutation_of_that_rank():
     perm = np.empty(9, np.int8)
-    seen = set()
-    for code in range(0, clutter.N_PERMS, 997):
+    codes = list(range(0, clutter.N_PERMS, 997)) + [1, 2, 40319, 40320, clutter.N_PERMS - 1]
+    for code in codes:
         clutter.decode_permutation(code, perm)
-        seen.add(perm.tobytes())
-    assert len(seen) == len(range(0, clutter.N_PERMS, 997))
+        assert sorted(perm) == list(range(9))
+        assert _lexicographic_rank(list(perm)) == code
     clutter.decode_permutation(0, perm)
     assert list(perm) == list(range(9))
     clutter.decode_permutation(clutter.N_PERMS - 1, perm)
