@@ -53,7 +53,7 @@ def object_side(scale):
     return int(round(SRC * scale))
 
 
-@njit(cache=True)
+@njit_leaf
 def decode_permutation(code, perm):
     """The ``code``-th permutation of 0..8 in lexicographic order (0 = identity) into perm."""
     pool = 0x876543210  # the values not yet placed, one per 4-bit nibble, in increasing order

@@ -39,8 +39,9 @@ def validate(clutter_objects, scales, scale_jitter, angle, angle_jitter):
 class ClutterTask(Task):
     name = "clutter"
     version = clutter.VERSION
-    # Generation-bound: LZ4 writes a scene in 12.5 us against zstd's 18 (shards 4.6 vs 3.8 KB a scene).
-    default_codec = "blosc-lz4-noshuffle"
+    # Generation-bound: zstd level -10 writes a shard in 15.8 us a scene against 18 for Blosc
+    # LZ4 and 23 for zstd level 1 (4.8, 4.6 and 3.8 KB a scene; perf/codecs.py --task clutter).
+    default_codec = "zstd-fast"
 
     @staticmethod
     def params(source_set, clutter_objects=7, scales=(0.9, 1.5), scale_jitter=0.1, angle=30.0, angle_jitter=5.0,

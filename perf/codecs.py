@@ -1,8 +1,11 @@
 """Codec and chunking choice for shards: write speed, size, sequential and random reads.
 
-Usage: python perf/codecs.py [--size 9] [--count 20000]. Prints JSON, one entry per codec,
-measured on real mazes written the way the shard writer writes them.
+Usage: python perf/codecs.py [--task mazes|clutter] [--size 9] [--count 20000]. Prints JSON,
+one entry per codec, measured on real samples written the way the shard writer writes them:
+size-9 mazes (images and masks) or clutter scenes at clutter 7 (images; needs the MNIST
+sources, RVB_SOURCES or --sources).
 """
+import os
 import argparse
 import json
 import tempfile
@@ -26,13 +29,13 @@ def measure(arrays, codec, folder, reads=20_000):
     write = time.perf_counter() - t0
     reader = ShardSet(folder, [{"file": path.name, "first_index": 0, "count": n}])
     t0 = time.perf_counter()
-    for name in ("images", "masks"):
+    for name in arrays:
         reader._file(0)[name][()]
     seq = time.perf_counter() - t0
     order = np.random.default_rng(0).integers(0, n, reads)
     t0 = time.perf_counter()
     for i in order:
-        reader.sample(int(i), ["images", "masks"])
+        reader.sample(int(i), list(arrays))
     rand = time.perf_counter() - t0
     return {"write_samples_per_s": round(n / write), "write_mb_per_s": round(raw / write / 1e6),
             "compression_ratio": round(raw / path.stat().st_size, 1),
@@ -40,16 +43,33 @@ def measure(arrays, codec, folder, reads=20_000):
             "random_read_samples_per_s": round(reads / rand)}
 
 
+def samples(task, size, count):
+    if task == "mazes":
+        plan = Plan(task_name="mazes", params=MazeTask.params(size), split="train", seed=0, count=count)
+        full = plan.generate(np.arange(count))
+        return {"maze_size": size}, {"images": full["images"], "masks": full["masks"]}
+    from generators import sources
+    from generators.clutter_task import ClutterTask
+
+    found = sources.load()
+    plan = Plan(task_name="clutter", params=ClutterTask.params(found), split="train", seed=0, count=count)
+    return {"clutter": 7}, {"images": plan.generate(np.arange(count))["images"]}
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--size", type=int, default=9)
+    ap.add_argument("--task", choices=("mazes", "clutter"), default="mazes")
+    ap.add_argument("--size", type=int, default=9, help="maze size")
     ap.add_argument("--count", type=int, default=20_000)
+    ap.add_argument("--sources", default=None, help="folder with mnist/ and fashion-mnist/ (clutter)")
     args = ap.parse_args()
-    plan = Plan(task_name="mazes", params=MazeTask.params(args.size), split="train", seed=0, count=args.count)
-    full = plan.generate(np.arange(args.count))
-    arrays = {"images": full["images"], "masks": full["masks"]}
+    if args.sources:
+        from generators import sources
+
+        os.environ[sources.ENV_VAR] = str(Path(args.sources).resolve())
+    header, arrays = samples(args.task, args.size, args.count)
     with tempfile.TemporaryDirectory() as tmp:
-        print(json.dumps({"maze_size": args.size, "count": args.count,
+        print(json.dumps({**header, "count": args.count,
                           "codecs": {c: measure(arrays, c, tmp) for c in CODECS}}, indent=2))
 
 

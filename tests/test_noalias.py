@@ -1,7 +1,7 @@
 import numpy as np
 from numba import njit
 
-from generators.noalias import njit_leaf, njit_noalias
+from generators.noalias import _LeafCompiler, njit_leaf, njit_noalias
 from generators.prefetch import prefetch
 
 
@@ -35,11 +35,17 @@ def test_noalias_compilation_gives_the_plain_results():
     assert np.allclose(fast, want, atol=1e-12)
 
 
+@njit
+def _doubled(a, k):
+    return 2.0 * a[k]
+
+
 def _scaled_sum(a, out):
-    # no allocation, no array kept: fit for njit_leaf
+    # no allocation, no array kept: fit for njit_leaf; the call passes an array on, which
+    # plain numba brackets with reference counting
     total = 0.0
     for k in range(a.shape[0]):
-        out[k] = 2.0 * a[k]
+        out[k] = _doubled(a, k)
         total += out[k]
     return total
 
@@ -48,10 +54,15 @@ def test_leaf_compilation_gives_the_plain_results_and_keeps_no_reference_counts(
     a = np.random.default_rng(1).random(1000)
     plain, leaf = np.zeros(1000), np.zeros(1000)
     want = njit(_scaled_sum)(a, plain)
-    fast = njit_leaf(_scaled_sum)
-    assert fast(a, leaf) == want and np.array_equal(plain, leaf)
-    ir = next(iter(fast.inspect_llvm().values()))
+    assert njit_leaf(_scaled_sum)(a, leaf) == want and np.array_equal(plain, leaf)
+    # njit_leaf caches to disk, and numba cannot show the code of a cached function
+    uncached = njit(pipeline_class=_LeafCompiler)(_scaled_sum)
+    uncached(a, leaf)
+    ir = next(iter(uncached.inspect_llvm().values()))
     assert "NRT_incref" not in ir and "NRT_decref" not in ir
+    counted = njit(_scaled_sum)
+    counted(a, leaf)
+    assert "NRT_incref" in next(iter(counted.inspect_llvm().values()))
 
 
 def test_prefetch_is_a_cache_hint_that_changes_nothing():
