@@ -39,8 +39,7 @@ def validate(clutter_objects, scales, scale_jitter, angle, angle_jitter):
 class ClutterTask(Task):
     name = "clutter"
     version = clutter.VERSION
-    # Generation-bound: zstd level -10 writes a shard in 15.8 us a scene against 18 for Blosc
-    # LZ4 and 23 for zstd level 1 (4.8, 4.6 and 3.8 KB a scene; perf/codecs.py --task clutter).
+    # Generation-bound, so the fastest writer of about LZ4's size (figures in generators/codecs.py).
     default_codec = "zstd-fast"
 
     @staticmethod

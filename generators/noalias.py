@@ -1,4 +1,4 @@
-"""``njit_noalias`` and ``njit_leaf``: numba compilation for kernels whose array arguments never overlap.
+"""``njit_leaf``: numba compilation for leaf kernels whose array arguments never overlap.
 
 numba passes every array to LLVM as a plain pointer, so LLVM must assume that a store
 through one array may change what another reads. A loop that reads through computed
@@ -9,25 +9,18 @@ of parallel loops) lifts that: on an AVX-512 machine the clutter sampling loop r
 only the promise matters: the arrays given to such a function must be distinct buffers,
 never views of one another.
 
-``njit_leaf`` adds a second promise: the function allocates no array and keeps none
-beyond its return. It is then compiled without reference counting: numba otherwise
-increments and decrements the count of every array argument atomically on each call,
-which for small per-object kernels called ~50 times a scene cost ~1.5 us a scene.
+A second promise: the function allocates no array and keeps none beyond its return. It
+is then compiled without reference counting: numba otherwise increments and decrements
+the count of every array argument atomically on each call, which for small per-object
+kernels called ~50 times a scene cost ~1.5 us a scene.
 """
 from numba import njit
 from numba.core.compiler import Compiler
 
 
-class _NoAliasCompiler(Compiler):
-    """numba's standard pipeline with the function's pointer arguments marked noalias."""
-
-    def __init__(self, typingctx, targetctx, library, args, return_type, flags, locals):
-        flags.noalias = True
-        super().__init__(typingctx, targetctx, library, args, return_type, flags, locals)
-
-
 class _LeafCompiler(Compiler):
-    """As _NoAliasCompiler, and without numba's reference counting (NRT)."""
+    """numba's standard pipeline with the function's pointer arguments marked noalias and
+    without numba's reference counting (NRT)."""
 
     def __init__(self, typingctx, targetctx, library, args, return_type, flags, locals):
         flags.noalias = True
@@ -35,11 +28,7 @@ class _LeafCompiler(Compiler):
         super().__init__(typingctx, targetctx, library, args, return_type, flags, locals)
 
 
-def njit_noalias(fn):
-    """``@njit(cache=True)`` for ``fn`` whose array arguments are pairwise distinct buffers."""
-    return njit(cache=True, pipeline_class=_NoAliasCompiler)(fn)
-
-
 def njit_leaf(fn):
-    """``njit_noalias`` for ``fn`` that also allocates no array and keeps none after returning."""
+    """``@njit(cache=True)`` for ``fn`` whose array arguments are pairwise distinct buffers
+    and that allocates no array and keeps none after returning."""
     return njit(cache=True, pipeline_class=_LeafCompiler)(fn)

@@ -5,9 +5,9 @@ one entry per codec, measured on real samples written the way the shard writer w
 size-9 mazes (images and masks) or clutter scenes at clutter 7 (images; needs the MNIST
 sources, RVB_SOURCES or --sources).
 """
-import os
 import argparse
 import json
+import os
 import tempfile
 import time
 from pathlib import Path
