@@ -37,7 +37,7 @@ def generation_options(f):
         click.option("--shard-range", default=None, help="Make only shards A..B-1 (e.g. 0:4), for job arrays."),
         click.option("--codec", default=None, type=click.Choice(sorted(CODECS)),
                      help=f"HDF5 compression of images and masks (default: the task's; {DEFAULT_CODEC} for mazes, "
-                          "zstd for PathFinder, zstd-fast for clutter)."),
+                          "zstd for PathFinder, lz4-zeros for clutter)."),
         click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
                      help="Dataset folder (default data/<task>/<variant>/<split>)."),
         click.option("--quiet", is_flag=True, help="No progress bar."),

@@ -13,7 +13,7 @@ import h5py
 import numpy as np
 
 from .atomic import replacing
-from .codecs import chunk_shape, filter_options
+from .codecs import chunk_encoder, chunk_shape, filter_options
 from .errors import ShardError
 
 BULK = ("images", "masks", "target_only")  # image-sized arrays: chunked by sample, compressed
@@ -50,14 +50,34 @@ def write_shard(path, arrays, attrs, codec):
                     meta = meta if meta is not None else _untimed_group(f, "meta")
                     meta.create_dataset(name[5:], data=data, track_times=False)
                 elif name in BULK:
-                    f.create_dataset(name, data=data, chunks=chunk_shape(data.shape),
-                                     track_times=False, **filter_options(codec))
+                    _write_bulk(f, name, data, codec)
                 else:
                     f.create_dataset(name, data=data, track_times=False)
             for key in sorted(attrs):
                 f.attrs[key] = attrs[key]
         digest = sha256_file(tmp)
     return digest
+
+
+def _write_bulk(f, name, data, codec):
+    """An image-sized array, chunked by sample and compressed by ``codec``."""
+    chunks = chunk_shape(data.shape)
+    sample_bytes = data.nbytes // max(1, len(data))
+    chunk_bytes = chunks[0] * sample_bytes
+    encoder = chunk_encoder(codec, chunk_bytes)
+    if encoder is None:
+        f.create_dataset(name, data=data, chunks=chunks, track_times=False, **filter_options(codec))
+        return
+    ds = f.create_dataset(name, shape=data.shape, dtype=data.dtype, chunks=chunks, track_times=False,
+                          **filter_options(codec))
+    raw = data.reshape(-1).view(np.uint8)
+    padded = np.zeros(chunk_bytes, np.uint8)  # a final partial chunk, filled out with the fill value 0
+    for first in range(0, len(data), chunks[0]):
+        piece = raw[first * sample_bytes:first * sample_bytes + chunk_bytes]
+        if piece.size < chunk_bytes:
+            padded[:piece.size] = piece
+            piece = padded
+        ds.id.write_direct_chunk((first,) + (0,) * (data.ndim - 1), encoder.encode(piece))
 
 
 def open_shard(path):

@@ -2,7 +2,7 @@ import numpy as np
 from numba import njit
 
 from generators.noalias import _LeafCompiler, njit_leaf
-from generators.prefetch import prefetch
+from generators.intrinsics import copy16, prefetch, trailing_zeros
 
 
 def _bilinear_rows(img, ys, xs, out):
@@ -77,3 +77,30 @@ def test_prefetch_is_a_cache_hint_that_changes_nothing():
     assert read_ahead(a) == a.sum()
     asm = next(iter(read_ahead.inspect_asm().values()))
     assert "prefetch" in asm or "prfm" in asm  # x86 or ARM
+
+
+def test_trailing_zeros_counts_up_to_the_lowest_set_bit():
+    @njit
+    def counts(xs, out):
+        for k in range(xs.shape[0]):
+            out[k] = trailing_zeros(xs[k])
+
+    xs = np.array([0, 1, 2, 3, 12, 1 << 40, 1 << 63, (1 << 64) - 1, 0xF0F0F0F000000000], dtype=np.uint64)
+    out = np.zeros(xs.shape[0], np.int64)
+    counts(xs, out)
+    want = [64] + [(int(x) & -int(x)).bit_length() - 1 for x in xs[1:]]
+    assert out.tolist() == want
+
+
+def test_copy16_copies_sixteen_bytes_at_any_offset():
+    @njit
+    def copy(dst, do, src, so):
+        copy16(dst, do, src, so)
+
+    src = np.arange(64, dtype=np.uint8)
+    for do, so in ((0, 0), (3, 17), (31, 48)):
+        dst = np.zeros(64, np.uint8)
+        copy(dst, do, src, so)
+        want = np.zeros(64, np.uint8)
+        want[do:do + 16] = src[so:so + 16]
+        np.testing.assert_array_equal(dst, want)
