@@ -16,10 +16,10 @@ CODECS = {
     # faster unshuffled (clutter scenes: 4.3 vs 6.9 KB, 12.5 vs 14 us per scene).
     "blosc-lz4-noshuffle": lambda: dict(**hdf5plugin.Blosc(cname="lz4", clevel=5, shuffle=hdf5plugin.Blosc.NOSHUFFLE)),
     "zstd": lambda: dict(**hdf5plugin.Zstd(clevel=1)),
-    # For clutter scenes (grey objects on an empty background, 70% zero bytes), write_shard
-    # of one 5,000-scene shard, repeated in one process, CPU us and KB a scene: lz4-zeros
-    # 7.7 and 4.46, zstd-fast 13.8 and 4.84, blosc-lz4-noshuffle 15.9 and 4.59, zstd 20.8
-    # and 3.8, none 11.1 and 10.1 (sha256 of the file included).
+    # For clutter scenes (grey objects on an empty background, 70% zero bytes), a 5,000-scene
+    # shard of images is written in (CPU us and KB a scene; python perf/codecs.py --task
+    # clutter --count 5000): lz4-zeros 7.6 and 4.12, zstd-fast 14.5 and 4.50,
+    # blosc-lz4-noshuffle 16.5 and 4.25, zstd 21.6 and 3.45, none 13.0 and 9.78.
     "zstd-fast": lambda: dict(**hdf5plugin.Zstd(clevel=-10)),  # zstd's fast mode
     # The standard LZ4 filter, with chunks encoded here (generators/lz4_zeros.py): only runs
     # of zero bytes are compressed, which is most of what there is to gain in such images.
