@@ -152,8 +152,8 @@ def _last_sequence(src, first, dst, o):
 @njit_leaf
 def encode_block(src, masks, events, positions, dst):
     """LZ4 block of the uint8 array src into dst (>= len(src) + len(src) // 255 + 48 bytes);
-    returns its size. masks and events (uint64, >= ceil(len / 64) + 1) and positions
-    (int64, >= 64 * len(masks) + 4) are scratch."""
+    returns its size. masks and events (uint64, >= ceil(len / 64)) and positions
+    (int64, >= 64 * ceil(len / 64) + 4) are scratch."""
     n = src.shape[0]
     words = (n + 63) // 64
     _nonzero_masks(src, masks[:words])
@@ -200,7 +200,7 @@ class ChunkEncoder:
     """Encodes chunks of up to ``raw_bytes`` bytes one after another, with one set of buffers."""
 
     def __init__(self, raw_bytes):
-        words = (raw_bytes + 63) // 64 + 1
+        words = (raw_bytes + 63) // 64
         self.masks = np.empty(words, np.uint64)
         self.events = np.empty(words, np.uint64)
         self.positions = np.empty(64 * words + 4, np.int64)

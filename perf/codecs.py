@@ -44,10 +44,11 @@ def measure(arrays, codec, folder, repeats, reads=20_000):
     for i in order:
         reader.sample(int(i), list(arrays))
     rand = time.perf_counter() - t0
+    size = path.stat().st_size
     return {"write_samples_per_s": round(n / write), "write_mb_per_s": round(raw / write / 1e6),
             "write_cpu_us_per_sample": round(min(cpus) / n * 1e6, 2),
-            "kb_per_sample": round(path.stat().st_size / n / 1024, 2),
-            "compression_ratio": round(raw / path.stat().st_size, 1),
+            "kb_per_sample": round(size / n / 1024, 2),
+            "compression_ratio": round(raw / size, 1),
             "sequential_read_samples_per_s": round(n / seq),
             "random_read_samples_per_s": round(reads / rand)}
 

@@ -103,7 +103,10 @@ def cases():
     yield "sparse", (rng.random(5_003) < 0.15).astype(np.uint8) * rng.integers(1, 256, 5_003, dtype=np.uint8)
 
 
-@pytest.mark.parametrize("name,raw", list(cases()), ids=[name for name, _ in cases()])
+CASES = list(cases())
+
+
+@pytest.mark.parametrize("name,raw", CASES, ids=[name for name, _ in CASES])
 def test_blocks_decode_to_the_input_under_the_format_rules(name, raw):
     chunk = ChunkEncoder(raw.size).encode(raw)
     data, matches = decoded(chunk)
