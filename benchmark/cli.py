@@ -291,8 +291,8 @@ def leaderboard_command(board, html_dir):
         click.echo(str(write_html(board_data, html_dir)))
 
 
-# Commands of other parts (training: benchmark.train_cli) live in their own modules.
-COMMAND_MODULES = ("benchmark.train_cli",)
+# Commands of other parts (training: benchmark/training/command.py) live in their own modules.
+COMMAND_MODULES = ("benchmark.training.command",)
 
 
 def _add_commands():

@@ -1,8 +1,11 @@
 """The model contract: loading a model file or a bundled baseline, running step budgets.
 
 A model source is either a path to a Python file defining ``build_model(task)`` or
-``baselines:NAME`` (resolved through ``baselines.get(NAME)``, a callable with the same
-meaning), so user files and bundled baselines go through one path.
+``REGISTRY:NAME``, a named model of an installed registry (``baselines:NAME`` for the
+bundled baselines), so user files and bundled baselines go through one path. A registry
+is an object with ``get(name)`` (returning a ``build(task)`` callable) and ``names()``,
+found through the ``recurrent_vision_bench.models`` entry-point group or made known with
+``register``: the harness names no model package, so it never imports a layer above it.
 
 Protocol of the built ``torch.nn.Module``:
 - ``forward(x, steps)``: logits after ``steps`` recurrent steps;
@@ -11,7 +14,7 @@ Protocol of the built ``torch.nn.Module``:
 - ``recurrent = False`` for feedforward models, which ignore ``steps``.
 """
 import hashlib
-import importlib
+import importlib.metadata
 import importlib.util
 import inspect
 import sys
@@ -22,7 +25,9 @@ import torch
 
 from .errors import ContractError
 
-BASELINE_PREFIX = "baselines:"
+REGISTRY_GROUP = "recurrent_vision_bench.models"
+BASELINES = "baselines"
+BASELINE_PREFIX = f"{BASELINES}:"
 
 
 @dataclass
@@ -43,8 +48,9 @@ def _sha256(path):
 def load_source(spec):
     """Resolve ``spec`` (file path or baselines:NAME) to its ``build_model`` callable."""
     spec = str(spec)
-    if spec.startswith(BASELINE_PREFIX):
-        return _baseline(spec[len(BASELINE_PREFIX):])
+    prefix, colon, name = spec.partition(":")
+    if colon and (prefix == BASELINES or prefix in _REGISTERED or prefix in _installed()):
+        return _named(prefix, name)
     path = Path(spec)
     if not path.is_file():
         raise ContractError("C01", f"{spec}: no such model file (expected a .py file defining build_model(task), "
@@ -66,22 +72,53 @@ def load_source(spec):
     return ModelSource(spec, builder, path.stem, path, _sha256(path))
 
 
-def _baseline(name):
-    if importlib.util.find_spec("baselines") is None:
-        raise ContractError("C01", f"{BASELINE_PREFIX}{name}: the baselines package is not installed")
-    registry = importlib.import_module("baselines")
-    get = getattr(registry, "get", None)
+# Registries made known at run time (a package used from a checkout without installing
+# registers itself on import); installed ones are found through their entry point.
+_REGISTERED = {}
+
+
+def register(prefix, models):
+    """Make ``models`` (with ``get(name)`` and ``names()``) resolvable as ``PREFIX:NAME``."""
+    _REGISTERED[prefix] = models
+
+
+def _installed():
+    return {ep.name: ep for ep in importlib.metadata.entry_points(group=REGISTRY_GROUP)}
+
+
+def registry(prefix=BASELINES):
+    """The registry named ``prefix`` (e.g. the baselines), or None when there is none."""
+    if prefix not in _REGISTERED:
+        entry = _installed().get(prefix)
+        if entry is None:
+            return None
+        _REGISTERED.setdefault(prefix, entry.load())
+    return _REGISTERED[prefix]
+
+
+def named_models(prefix=BASELINES):
+    """Names a registry offers (empty when it is not installed)."""
+    found = registry(prefix)
+    return list(found.names()) if found is not None and callable(getattr(found, "names", None)) else []
+
+
+def _named(prefix, name):
+    spec = f"{prefix}:{name}"
+    found = registry(prefix)
+    if found is None:
+        raise ContractError("C01", f"{spec}: no model registry {prefix!r} is installed "
+                                   f"(entry-point group {REGISTRY_GROUP}; reinstall the package: pip install -e .)")
+    get = getattr(found, "get", None)
     if not callable(get):
-        raise ContractError("C01", f"{BASELINE_PREFIX}{name}: the baselines package has no registry "
-                                   "(baselines.get) yet")
+        raise ContractError("C01", f"{spec}: the {prefix} registry has no get(name)")
     try:
         builder = get(name)
     except KeyError as exc:
-        raise ContractError("C01", f"{BASELINE_PREFIX}{name}: unknown baseline ({exc.args[0] if exc.args else name})") from None
+        raise ContractError("C01", f"{spec}: {exc.args[0] if exc.args else 'unknown model'}") from None
     if not callable(builder):
-        raise ContractError("C02", f"{BASELINE_PREFIX}{name}: baselines.get returned no callable build(task)")
-    path = Path(inspect.getsourcefile(builder) or registry.__file__)
-    return ModelSource(f"{BASELINE_PREFIX}{name}", builder, name, path, _sha256(path))
+        raise ContractError("C02", f"{spec}: {prefix}.get returned no callable build(task)")
+    path = Path(inspect.getsourcefile(builder) or inspect.getsourcefile(found))
+    return ModelSource(spec, builder, name, path, _sha256(path))
 
 
 def build(source, task):

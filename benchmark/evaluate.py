@@ -1,6 +1,6 @@
 """The evaluation grid metric[difficulty][steps], derived numbers, compute and provenance.
 
-``evaluate(config)`` returns the results dict (see leaderboard/results.schema.json) and
+``evaluate(config)`` returns the results dict (see benchmark/results.schema.json) and
 the per-sample scores and confidences at every step (for halting analyses).
 """
 import dataclasses

@@ -4,8 +4,7 @@ from pathlib import Path
 import numpy as np
 
 from generators.atomic import replacing
-from leaderboard import results as rs
-
+from . import results as rs
 from .plots import extrapolation_plot
 
 

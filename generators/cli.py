@@ -5,33 +5,14 @@ from pathlib import Path
 
 import click
 
-from . import mazes
 from .atomic import replacing
-from .cli_common import generation_options, open_or_fail, run_generation, user_errors
+from .commands import open_or_fail, user_errors
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="recurrent-vision-bench")
 def main():
     """Procedural datasets for recurrent vision models, as seeded HDF5 shards."""
-
-
-@main.command("mazes")
-@click.option("--size", type=int, required=True, help="Maze size s: odd, >= 3 (9, 11, 13 ... 201 ...).")
-@click.option("--disjoint/--no-disjoint", default=None,
-              help="Partition mazes by content so train/val/test never share one (default: on for size >= 5).")
-@generation_options
-def mazes_command(size, disjoint, **common):
-    """DFS perfect mazes in the easy-to-hard format, with the solution path as mask."""
-    from .mazes_task import MazeTask
-
-    if size < 3 or size % 2 == 0:
-        raise click.BadParameter(f"{size} is not allowed; the maze size must be odd and >= 3", param_hint="'--size'")
-    if disjoint and size < mazes.MIN_DISJOINT_SIZE:
-        raise click.BadParameter(f"size {size} has too few distinct mazes to split disjointly; "
-                                 f"allowed with --disjoint: size >= {mazes.MIN_DISJOINT_SIZE}",
-                                 param_hint="'--disjoint'")
-    run_generation("mazes", MazeTask.params(size, disjoint), **common)
 
 
 @main.command("verify")
@@ -109,8 +90,9 @@ def preview_command(root, count, out):
     click.echo(str(out))
 
 
-# Commands of other tasks live in their own modules, each exposing ``COMMANDS``.
-COMMAND_MODULES = ("generators.pathfinder_cli", "generators.clutter_cli", "generators.sources_cli")
+# Each task's commands live in its own folder (``generators/<task>/command.py``, exposing
+# ``COMMANDS``); a task folder that is absent simply adds no command.
+COMMAND_MODULES = ("generators.mazes.command", "generators.pathfinder.command", "generators.clutter.command")
 
 
 def _add_task_commands():

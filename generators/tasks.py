@@ -13,9 +13,9 @@ from .codecs import DEFAULT_CODEC
 # task name -> module defining TASK (imported lazily so one task's import cost or optional
 # dependencies never slow another's command).
 _MODULES = {
-    "mazes": "generators.mazes_task",
-    "pathfinder": "generators.pathfinder_task",
-    "clutter": "generators.clutter_task",
+    "mazes": "generators.mazes.task",
+    "pathfinder": "generators.pathfinder.task",
+    "clutter": "generators.clutter.task",
 }
 
 

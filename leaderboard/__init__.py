@@ -1,1 +1,1 @@
-"""The results schema, the leaderboard file, its validation, merge, ranking and rendering."""
+"""The leaderboard file (results validated with ``benchmark.results``), merge, ranking and rendering."""

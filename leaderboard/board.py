@@ -7,11 +7,9 @@ import hashlib
 import json
 from pathlib import Path
 
-from benchmark import suite
+from benchmark import results as rs, suite
 from benchmark.errors import HarnessError, ResultsError
 from generators.atomic import write_json_atomic
-
-from . import results as rs
 
 BOARD_FORMAT = "recurrent-vision-bench/leaderboard"
 BOARD_FORMAT_VERSION = 1

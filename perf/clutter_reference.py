@@ -10,7 +10,7 @@ scrambled, normalised and blended with numpy. It serves two purposes:
   parameters our generator stored in its meta arrays, with ``method="zoom-rotate"``
   (two resamplings, as the study) or ``method="affine"`` (one
   ``scipy.ndimage.map_coordinates`` resampling of the composed zoom+rotation, which is
-  what generators/clutter.py computes).
+  what generators/clutter/kernel.py computes).
 
 Run ``python perf/clutter_reference.py --help`` for a standalone timing.
 """
@@ -139,7 +139,7 @@ if __name__ == "__main__":
     import json
     import time
 
-    from generators import sources
+    from generators.clutter import sources
 
     parser = argparse.ArgumentParser(description="Time the scipy reference alone (scenes/s).")
     parser.add_argument("-n", type=int, default=200)

@@ -29,8 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import clutter_reference as ref  # noqa: E402
 
-from generators import engine, sources  # noqa: E402
-from generators.clutter_task import ClutterTask, generate_arrays  # noqa: E402
+from generators import engine  # noqa: E402
+from generators.clutter import sources  # noqa: E402
+from generators.clutter.task import ClutterTask, generate_arrays  # noqa: E402
 from generators.codecs import CODECS  # noqa: E402
 from generators.seeds import sample_seeds  # noqa: E402
 from generators.shards import write_shard  # noqa: E402
@@ -86,7 +87,7 @@ def stream_rate(n, workers):
     import torch
     from torch.utils.data import DataLoader
 
-    from generators.clutter_stream import ClutterStream
+    from generators.clutter.stream import ClutterStream
 
     loader = DataLoader(ClutterStream(count=n, block=64), batch_size=32, num_workers=workers)
     start = time.perf_counter()

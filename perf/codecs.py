@@ -18,7 +18,7 @@ import numpy as np
 
 from generators.codecs import CODECS
 from generators.engine import Plan
-from generators.mazes_task import MazeTask
+from generators.mazes.task import MazeTask
 from generators.shards import ShardSet, write_shard
 
 
@@ -58,8 +58,8 @@ def samples(task, size, count):
         plan = Plan(task_name="mazes", params=MazeTask.params(size), split="train", seed=0, count=count)
         full = plan.generate(np.arange(count))
         return {"maze_size": size}, {"images": full["images"], "masks": full["masks"]}
-    from generators import sources
-    from generators.clutter_task import ClutterTask
+    from generators.clutter import sources
+    from generators.clutter.task import ClutterTask
 
     found = sources.load()
     plan = Plan(task_name="clutter", params=ClutterTask.params(found), split="train", seed=0, count=count)
@@ -75,7 +75,7 @@ def main():
     ap.add_argument("--repeats", type=int, default=5, help="writes per codec (the best is reported)")
     args = ap.parse_args()
     if args.sources:
-        from generators import sources
+        from generators.clutter import sources
 
         os.environ[sources.ENV_VAR] = str(Path(args.sources).resolve())
     header, arrays = samples(args.task, args.size, args.count)

@@ -18,7 +18,7 @@ import torch
 from benchmark import contract, taskinfo
 from benchmark.data import ShardDataset, loader
 from generators import engine
-from generators.mazes_task import MazeTask
+from generators.mazes.task import MazeTask
 
 
 def loader_rate(root, batch, workers):

@@ -14,7 +14,7 @@ import numpy as np
 
 from generators import engine
 from generators.dataset import open_dataset
-from generators.mazes_task import MazeTask
+from generators.mazes.task import MazeTask
 
 # The spec's measured reference speeds (pure-Python easy-to-hard generator, one core).
 REFERENCE = {9: 1500.0, 13: 700.0}

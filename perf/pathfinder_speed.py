@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from generators import engine
-from generators.pathfinder_task import make_params
+from generators.pathfinder.task import make_params
 
 # images/s of the reference, one process: lab setting (300 -> 150, with masks) and Path-X
 REFERENCE = {"linsley2018": 1.64, "lra128": 0.16}

@@ -5,7 +5,7 @@ from generators.engine import Plan
 
 
 def maze_plan(out, size=9, count=40, split="train", seed=0, shard_size=10, **params):
-    from generators.mazes_task import MazeTask
+    from generators.mazes.task import MazeTask
 
     return Plan(task_name="mazes", params=MazeTask.params(size, **params), split=split, seed=seed,
                 count=count, shard_size=shard_size, out=out)

@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from generators import clutter, sources
+from generators.clutter import kernel as clutter, sources
 from generators.cli import main
-from generators.clutter_task import ClutterTask, generate_arrays
+from generators.clutter.task import ClutterTask, generate_arrays
 from generators.engine import Plan
 from generators.seeds import sample_seeds
-from test_sources import fake_source
+from test_sources import use_fake_sources
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "perf"))
 import clutter_reference as ref  # noqa: E402
@@ -27,15 +27,8 @@ N_TRAIN, N_TEST = 5300, 200
 @pytest.fixture(scope="module")
 def fake(tmp_path_factory):
     """Fake MNIST (gzipped) and Fashion-MNIST (raw) accepted as the known sources."""
-    root = tmp_path_factory.mktemp("sources")
-    digests = {**fake_source(root / "mnist", N_TRAIN, N_TEST, seed=10),
-               **fake_source(root / "fashion-mnist", N_TRAIN, N_TEST, seed=11, gz=False)}
     mp = pytest.MonkeyPatch()
-    mp.setenv(sources.ENV_VAR, str(root))
-    mp.setenv("XDG_CACHE_HOME", str(root / "no-cache"))
-    mp.setattr(sources, "KNOWN_SHA256", digests)
-    mp.setattr(sources, "DEBIAN_DIRS", {})
-    sources._LOADED.clear()
+    use_fake_sources(mp, tmp_path_factory.mktemp("sources"), N_TRAIN, N_TEST)
     yield sources.load()
     mp.undo()
     sources._LOADED.clear()
@@ -296,7 +289,7 @@ def test_stream_workers_cover_each_index_once(fake):
     import torch
     from torch.utils.data import DataLoader
 
-    from generators.clutter_stream import ClutterStream
+    from generators.clutter.stream import ClutterStream
 
     stream = ClutterStream(split="val", seed=5, count=50, start=10, block=4, with_meta=True, with_target_only=True)
     seen, images = [], {}

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from generators import sources
-from generators.clutter_task import ClutterTask, generate_arrays
+from generators.clutter import sources
+from generators.clutter.task import ClutterTask, generate_arrays
 from generators.seeds import sample_seeds
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "perf"))

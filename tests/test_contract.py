@@ -113,3 +113,37 @@ def test_baselines_resolve_through_the_same_path():
     assert source.builder is baselines.get("convgru") and len(source.sha256) == 64
     model = contract.build(source, TASK)
     assert isinstance(model, torch.nn.Module)
+
+
+def test_the_package_declares_the_baselines_registry_as_an_entry_point():
+    import importlib.metadata
+
+    entries = {ep.name: ep.value for ep in importlib.metadata.entry_points(group=contract.REGISTRY_GROUP)}
+    assert entries.get(contract.BASELINES) == "baselines"
+
+
+def test_a_registry_registered_at_run_time_resolves_its_names(monkeypatch):
+    class Zoo:
+        @staticmethod
+        def names():
+            return ["tiny"]
+
+        @staticmethod
+        def get(name):
+            if name != "tiny":
+                raise KeyError(f"unknown zoo model {name!r}; available: tiny")
+            return tiny
+
+    def tiny(task):
+        return torch.nn.Conv2d(task.in_channels, 2, 1)
+
+    monkeypatch.setitem(contract._REGISTERED, "zoo", Zoo)
+    source = contract.load_source("zoo:tiny")
+    assert source.builder is tiny and source.name == "tiny" and source.path == Path(__file__)
+    assert contract.named_models("zoo") == ["tiny"]
+    with pytest.raises(ContractError, match=r"^C01: zoo:big: unknown zoo model 'big'"):
+        contract.load_source("zoo:big")
+    monkeypatch.delitem(contract._REGISTERED, "zoo")
+    assert contract.named_models("zoo") == []
+    with pytest.raises(ContractError, match=r"C01: zoo:tiny: no such model file"):
+        contract.load_source("zoo:tiny")

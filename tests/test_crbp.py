@@ -5,8 +5,8 @@ from torch import nn
 
 import baselines
 from baselines.common import RecurrentModel
-from baselines.crbp import bptt_unroll, lipschitz_penalty, rbp_unroll
-from baselines.stability import jacobian_norm, state_distance
+from benchmark.training.crbp import bptt_unroll, lipschitz_penalty, rbp_unroll
+from benchmark.analysis.stability import jacobian_norm, state_distance
 from benchmark import taskinfo as ti
 
 

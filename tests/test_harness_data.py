@@ -94,7 +94,7 @@ def test_missing_folder_is_one_line(tmp_path):
                                                    ("pathfinder-seg", "masks", "iou")])
 def test_pathfinder_entries_when_generator_exists(task, target, metric):
     if task not in suite.task_names():
-        pytest.skip("generators.pathfinder_task is not installed")
+        pytest.skip("generators.pathfinder.task is not installed")
     spec = suite.get(task)
     assert (spec.target, spec.metric) == (target, metric)
     plan = suite.data_spec(task, "standard", 14, "test").plan("root")
@@ -107,7 +107,7 @@ def test_pathfinder_entries_when_generator_exists(task, target, metric):
 
 def test_clutter_without_sources_is_one_line(monkeypatch, tmp_path):
     if "clutter" not in suite.task_names():
-        pytest.skip("generators.clutter_task is not installed")
+        pytest.skip("generators.clutter.task is not installed")
     monkeypatch.setenv("RVB_SOURCES", str(tmp_path))
     monkeypatch.setenv("HOME", str(tmp_path))
     try:

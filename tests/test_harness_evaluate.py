@@ -15,7 +15,7 @@ from benchmark import contract, suite  # noqa: E402
 from benchmark.cli import main  # noqa: E402
 from benchmark.evaluate import EvalConfig, evaluate  # noqa: E402
 from generators.dataset import open_dataset  # noqa: E402
-from leaderboard import results as rs  # noqa: E402
+from benchmark import results as rs  # noqa: E402
 
 QUICK = suite.default_test_difficulties("mazes", "quick")
 

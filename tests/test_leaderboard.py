@@ -15,7 +15,7 @@ from benchmark.errors import ResultsError  # noqa: E402
 from benchmark.evaluate import EvalConfig, evaluate  # noqa: E402
 from leaderboard import board as lb  # noqa: E402
 from leaderboard import render  # noqa: E402
-from leaderboard import results as rs  # noqa: E402
+from benchmark import results as rs  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -170,7 +170,7 @@ def test_pinned_manifests_match_freshly_generated_quick_sets(env, tmp_path):
 def test_pinned_manifests_of_other_tasks_are_reproducible(task, tmp_path):
     """One pinned quick test set per task regenerated here gives the pinned hash."""
     if task == "clutter":
-        from generators import sources
+        from generators.clutter import sources
         try:
             sources.load()
         except sources.SourceError:

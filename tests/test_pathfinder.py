@@ -8,10 +8,10 @@ import pytest
 from click.testing import CliRunner
 from scipy import ndimage as ndi
 
-from generators import pathfinder as pf
+from generators.pathfinder import kernel as pf
 from generators.cli import main
 from generators.engine import Plan, run as run_plan
-from generators.pathfinder_task import PRESETS, ParamError, kernel_args, make_params, probe
+from generators.pathfinder.task import PRESETS, ParamError, kernel_args, make_params, probe
 from tests.conftest import all_arrays, folder_bytes
 
 EIGHT = np.ones((3, 3), dtype=bool)
@@ -237,7 +237,7 @@ def test_cli_writes_a_verifiable_dataset_with_all_arrays(tmp_path):
 
 
 def test_audit_flags_a_planted_shortcut_and_passes_a_fair_set():
-    from generators.pathfinder_audit import score_cues
+    from generators.pathfinder.audit import score_cues
 
     plan = pf_plan(count=200, shard_size=200, length=6, size=100)
     arrays = plan.generate(np.arange(200))

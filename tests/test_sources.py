@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from generators import sources
+from generators.clutter import sources
 from generators.cli import main
 
 
@@ -27,6 +27,19 @@ def fake_source(folder, n_train=5010, n_test=20, seed=0, gz=True):
             raw = gzip.decompress(path.read_bytes()) if gz else path.read_bytes()
             digests[f"{folder.name}/{name}"] = hashlib.sha256(raw).hexdigest()
     return digests
+
+
+def use_fake_sources(mp, root, n_train=5010, n_test=20):
+    """Write fake MNIST (gzipped) and Fashion-MNIST (raw) under ``root`` and make them the
+    only, known sources (through the MonkeyPatch ``mp``); the caller clears sources._LOADED
+    after ``mp.undo()``."""
+    digests = {**fake_source(root / "mnist", n_train, n_test, seed=10),
+               **fake_source(root / "fashion-mnist", n_train, n_test, seed=11, gz=False)}
+    mp.setenv(sources.ENV_VAR, str(root))
+    mp.setenv("XDG_CACHE_HOME", str(root / "no-cache"))
+    mp.setattr(sources, "KNOWN_SHA256", digests)
+    mp.setattr(sources, "DEBIAN_DIRS", {})
+    sources._LOADED.clear()
 
 
 @pytest.fixture

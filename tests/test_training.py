@@ -154,7 +154,7 @@ def test_losses_against_hand_computation():
 
 def test_cli_trains_and_writes_results(tmp_path, data_root):
     from benchmark.cli import main
-    from leaderboard import results as rs
+    from benchmark import results as rs
 
     path = model_file(tmp_path, "convgru-relu", "width=4, kernel=3, steps=3")
     out = tmp_path / "cli-run"

@@ -2,24 +2,20 @@
 
 - ``bptt``: back-propagation through the whole unroll.
 - ``cbptt``: BPTT + the Lipschitz coefficient penalty at the last step.
-- ``rbp``: recurrent back-propagation (constant memory in steps; baselines.crbp).
+- ``rbp``: recurrent back-propagation (constant memory in steps; training/crbp.py).
 - ``crbp``: RBP + the Lipschitz coefficient penalty.
 - ``progressive``: DeepThinking's progressive loss: n ~ U{0..T-1} steps without graph,
   then k ~ U{1..T-n} with graph; loss = (1 - alpha) L(out after T) + alpha L(out after n+k).
 RBP, C-RBP, C-BPTT and the progressive loss need the model's step function
-(``encode``/``init_state``/``step``/``readout``, as in baselines.common.RecurrentModel).
+(``encode``/``init_state``/``step``/``readout``, see benchmark.recurrence).
 """
 import torch
 
-from baselines.crbp import bptt_unroll, detach, lipschitz_penalty, rbp_unroll
+from ..recurrence import STEP_FUNCTION, detach, has_step_function
+from .crbp import bptt_unroll, lipschitz_penalty, rbp_unroll
 
 ALGORITHMS = ("bptt", "progressive", "rbp", "crbp", "cbptt")
 NEEDS_STEP_FUNCTION = ("progressive", "rbp", "crbp", "cbptt")
-STEP_FUNCTION = ("encode", "init_state", "step", "readout")
-
-
-def has_step_function(model):
-    return all(callable(getattr(model, name, None)) for name in STEP_FUNCTION)
 
 
 def check(model, algorithm):

@@ -83,9 +83,7 @@ class Run:
 
 
 def _source_spec(model):
-    import baselines
-
-    if model in baselines.names():
+    if model in contract.named_models():
         return f"{contract.BASELINE_PREFIX}{model}", model
     if model.startswith(contract.BASELINE_PREFIX):
         return model, model[len(contract.BASELINE_PREFIX):]

@@ -8,11 +8,11 @@ Both work for any model with ``encode``/``init_state``/``step``.
 """
 import torch
 
-from .crbp import _as_tuple, _like
+from ..recurrence import as_tuple, leaf
 
 
 def _flat(state):
-    return torch.cat([p.flatten(1).float() for p in _as_tuple(state)], dim=1)
+    return torch.cat([p.flatten(1).float() for p in as_tuple(state)], dim=1)
 
 
 @torch.no_grad()
@@ -42,10 +42,10 @@ def jacobian_norm(model, x, steps, iters=20, seed=0):
     The model should be in eval mode (batch statistics couple the images otherwise).
     """
     drive, state = final_state(model, x, steps)
-    h = _like(state, tuple(p.detach().requires_grad_(True) for p in _as_tuple(state)))
+    h = leaf(state)
     with torch.enable_grad():
-        out = _as_tuple(model.step(drive, h, steps - 1))   # the last step's map, at the final state
-        ins = _as_tuple(h)
+        out = as_tuple(model.step(drive, h, steps - 1))   # the last step's map, at the final state
+        ins = as_tuple(h)
         gen = torch.Generator(device="cpu").manual_seed(seed)
         v = tuple(torch.randn(p.shape, generator=gen).to(p) for p in ins)
         v = _normalise(v)

@@ -13,7 +13,7 @@ same seed stream, so train, val and test of any seeds never share a maze.
 import numpy as np
 from numba import njit
 
-from .rng import mix_word, new_state, randbelow
+from ..rng import mix_word, new_state, randbelow
 
 VERSION = "1.0.0"
 SPLIT_RANGES = {"train": (0.0, 0.9), "val": (0.9, 0.95), "test": (0.95, 1.0)}

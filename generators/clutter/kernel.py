@@ -28,9 +28,9 @@ import math
 import numpy as np
 from numba import njit
 
-from .noalias import njit_leaf
-from .intrinsics import prefetch
-from .rng import new_state, randbelow, uniform_range
+from ..noalias import njit_leaf
+from ..intrinsics import prefetch
+from ..rng import new_state, randbelow, uniform_range
 
 # 1.2.0: source coordinates per pixel in float64 (1.1 stepped a 32.32 fixed-point value
 # along each row); about one pixel in 50 million differs by one grey level.

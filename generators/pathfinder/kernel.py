@@ -23,14 +23,14 @@ the label only picks which of the two ends gets marker 1. The two candidates are
 kept alike: each must be clear of the other walk from marker 0 (B's start of A, A's far
 end of the ghost), B only steers around marker 0 and both candidates are checked after
 B is grown, and (``mirror``) a test contour must fit after A's far end as B fits after
-its start. Each such asymmetry, left in, was measurable by the audit (pathfinder_audit).
+its start. Each such asymmetry, left in, was measurable by the audit (pathfinder/audit.py).
 """
 import math
 
 import numpy as np
 from numba import njit
 
-from .rng import new_state, randbelow, uniform
+from ..rng import new_state, randbelow, uniform
 
 VERSION = "1.0.0"
 # Bounded work per sample: full restarts (regrow both targets) before giving up.

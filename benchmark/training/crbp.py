@@ -7,22 +7,16 @@ not grow with the number of steps. The LCP keeps F contractive (column sums of J
 lambda) so the fixed point exists and the series converges: RBP + LCP = C-RBP,
 BPTT + LCP = C-BPTT.
 
-Works for any model with ``encode``/``init_state``/``step`` (baselines.common.RecurrentModel);
-states may be a tensor or a tuple of tensors.
+Works for any model with the step function (``benchmark.recurrence``; every recurrent
+baseline has it); states may be a tensor or a tuple of tensors.
 """
 import torch
+
+from ..recurrence import as_tuple, detach, leaf, like
 
 NEUMANN_STEPS = 15
 LCP_LAMBDA = 0.9
 LCP_WEIGHT = 10.0
-
-
-def _as_tuple(state):
-    return state if isinstance(state, tuple) else (state,)
-
-
-def _like(template, parts):
-    return parts if isinstance(template, tuple) else parts[0]
 
 
 def _norm(parts):
@@ -79,22 +73,11 @@ def rbp_unroll(model, x, steps, neumann_steps=NEUMANN_STEPS, tol=1e-6):
         d0 = detach(drive)
         for t in range(steps - 1):
             state = model.step(d0, state, t)
-    prev = _like(state, tuple(p.detach().requires_grad_(True) for p in _as_tuple(state)))
+    prev = leaf(state)
     last = model.step(drive, prev, steps - 1)
-    info = {"out": _as_tuple(last), "in": _as_tuple(prev), "iters": neumann_steps, "tol": tol}
-    wrapped = _NeumannGrad.apply(info, *_as_tuple(last))
-    return drive, prev, _like(last, tuple(wrapped)), info
-
-
-def detach(drive):
-    """A copy of a drive or state (tensor, tuple, list or dict of them) cut from the graph."""
-    if isinstance(drive, torch.Tensor):
-        return drive.detach()
-    if isinstance(drive, dict):
-        return {k: detach(v) for k, v in drive.items()}
-    if isinstance(drive, (tuple, list)):
-        return type(drive)(detach(v) for v in drive)
-    return drive
+    info = {"out": as_tuple(last), "in": as_tuple(prev), "iters": neumann_steps, "tol": tol}
+    wrapped = _NeumannGrad.apply(info, *as_tuple(last))
+    return drive, prev, like(last, tuple(wrapped)), info
 
 
 def lipschitz_penalty(last, prev, lam=LCP_LAMBDA, weight=LCP_WEIGHT, reduce="mean"):
@@ -103,7 +86,7 @@ def lipschitz_penalty(last, prev, lam=LCP_LAMBDA, weight=LCP_WEIGHT, reduce="mea
     ``prev`` must be in the graph of ``last`` (the RBP leaf, or the previous state of a
     BPTT unroll). The result keeps its graph (create_graph) so it can be minimised.
     """
-    outs, ins = _as_tuple(last), _as_tuple(prev)
+    outs, ins = as_tuple(last), as_tuple(prev)
     ones = tuple(torch.ones_like(o) for o in outs)
     jv = torch.autograd.grad(outs, ins, ones, create_graph=True, allow_unused=True)
     terms = [torch.relu(j - lam) ** 2 for j in jv if j is not None]
@@ -119,10 +102,10 @@ def bptt_unroll(model, x, steps):
     state = model.init_state(drive, x)
     prev = state
     for t in range(steps):
-        if t == steps - 1 and not any(p.requires_grad for p in _as_tuple(state)):
+        if t == steps - 1 and not any(p.requires_grad for p in as_tuple(state)):
             # A constant start state (zeros, steps = 1): make it a leaf so the penalty's
             # Jacobian is defined; it has no history, so nothing else changes.
-            state = _like(state, tuple(p.detach().requires_grad_(True) for p in _as_tuple(state)))
+            state = leaf(state)
         prev = state
         state = model.step(drive, state, t)
     return drive, prev, state

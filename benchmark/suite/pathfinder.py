@@ -3,7 +3,7 @@
 Images are the lab's 300 x 300 canvases downsampled to 150 x 150 (preset linsley2018);
 classification sets draw both markers, segmentation sets only the origin marker.
 """
-from .suite import Counts, TaskSpec
+from .spec import Counts, TaskSpec
 
 PF_TEST = (6, 9, 14, 18, 20, 25)
 PF_FAR = (6, 20, 25)               # extrapolation lengths: smaller test sets
@@ -11,13 +11,13 @@ SEG_LENGTHS = (9, 14, 20, 25)
 
 
 def _pathfinder_params(length):
-    from generators.pathfinder_task import make_params
+    from generators.pathfinder.task import make_params
 
     return make_params(length, preset="linsley2018", markers=2)
 
 
 def _segmentation_params(length):
-    from generators.pathfinder_task import make_params
+    from generators.pathfinder.task import make_params
 
     return make_params(length, preset="linsley2018", markers=1)
 

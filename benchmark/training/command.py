@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 
-from .errors import HarnessError
+from ..errors import HarnessError
 
 
 class _InputError(click.ClickException):
@@ -14,7 +14,7 @@ class _InputError(click.ClickException):
 def _parse(parser, text):
     if text is None:
         return None
-    from . import budgets
+    from .. import budgets
 
     return getattr(budgets, parser)(text)
 
@@ -66,8 +66,8 @@ def train_command(model, task, difficulty, steps, algorithm, epochs, batch_size,
     Checkpoints after every epoch into --out; running the same command again resumes.
     Writes log.jsonl, checkpoint.pt, model.pt (weights) and results.json (+ plot).
     """
-    from . import suite
-    from .training import TrainConfig, train
+    from .. import suite
+    from .loop import TrainConfig, train
 
     echo = (lambda msg: None) if quiet else (lambda msg: click.echo(msg, err=True))
     try:

@@ -26,8 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import replacing
-from .errors import DatasetError
+from ..atomic import replacing
+from ..errors import DatasetError
 
 SOURCES = ("mnist", "fashion-mnist")
 FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")

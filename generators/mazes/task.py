@@ -1,8 +1,8 @@
 """The 'mazes' task: parameters, validation and arrays around the numba kernel."""
 import numpy as np
 
-from . import mazes
-from .tasks import Task
+from ..tasks import Task
+from . import kernel as mazes
 
 
 class MazeTask(Task):

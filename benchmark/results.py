@@ -5,8 +5,9 @@ from pathlib import Path
 
 import jsonschema
 
-from benchmark.errors import ResultsError
 from generators.atomic import write_json_atomic
+
+from .errors import ResultsError
 
 SCHEMA_PATH = Path(__file__).with_name("results.schema.json")
 

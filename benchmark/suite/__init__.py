@@ -5,7 +5,8 @@ split and count are fixed here (the CLRS / TFDS idea), so anyone regenerates the
 bytes and results can cite the manifest hash. Each task exists in two regimes: the
 ``standard`` sets of the spec and ``quick`` sets small enough for a laptop and for CI.
 
-Adding a task is a matter of one ``TaskSpec`` entry in ``TASKS``.
+Each task's entries are one module of this folder (``mazes.py``, ``pathfinder.py``,
+``clutter.py``) returning ``TaskSpec`` entries; adding a task is adding one such module.
 """
 import importlib
 import importlib.util
@@ -15,8 +16,7 @@ from pathlib import Path
 from generators import engine, manifest as mf
 from generators.errors import DatasetError
 
-from . import taskinfo
-from .errors import HarnessError
+from ..errors import HarnessError
 
 SUITE_VERSION = "1.0"
 REGIMES = ("standard", "quick")
@@ -24,56 +24,8 @@ SPLITS = ("train", "val", "test")     # val: at the training difficulties, test-
 DEFAULT_DATA_ROOT = Path("data") / "suite"
 
 
-@dataclass(frozen=True)
-class Counts:
-    train: int
-    test: int                # per test difficulty
-    test_far: int = None     # per extrapolation difficulty (those in ``far``)
-    far: tuple = ()
-
-
-@dataclass(frozen=True)
-class TaskSpec:
-    name: str                    # suite task (what build_model's task.name says)
-    generator: str               # generator task name in generators.tasks
-    metric: str                  # primary metric name in benchmark.metrics
-    target: str                  # 'masks' or 'labels': what the metric compares with
-    train_difficulties: tuple
-    test_difficulties: tuple     # in-distribution and extrapolation, evaluated by default
-    default_train: int           # training difficulty of the standard recipe
-    seed: int                    # base seed of every set of this task
-    counts: dict                 # regime -> Counts
-    make_params: callable        # difficulty -> generator parameters
-
-    def info(self, difficulty=None):
-        """The TaskInfo handed to build_model for training at ``difficulty``."""
-        return taskinfo.BUILDERS[self.name](difficulty if difficulty is not None else self.default_train)
-
-    def count(self, regime, split, difficulty):
-        """Samples of a set; validation sets (at training difficulties) are test-sized."""
-        c = self.counts[regime]
-        if split == "train":
-            return c.train
-        return c.test_far if difficulty in c.far else c.test
-
-
-def _maze_params(size):
-    from generators.mazes_task import MazeTask
-
-    return MazeTask.params(size)
-
-
-TASKS = {
-    "mazes": TaskSpec(
-        name="mazes", generator="mazes", metric="maze_exact", target="masks",
-        train_difficulties=(9, 11, 13), test_difficulties=tuple(range(9, 60, 2)),
-        default_train=9, seed=20_251,
-        counts={"standard": Counts(train=50_000, test=10_000, test_far=1_000, far=tuple(range(19, 60, 2))),
-                "quick": Counts(train=2_000, test=200, test_far=100, far=tuple(range(19, 60, 2)))},
-        make_params=_maze_params),
-}
-# Quick regime evaluates fewer extrapolation sizes by default (laptop minutes, not hours).
-QUICK_TEST_DIFFICULTIES = {"mazes": (9, 11, 13, 15, 17)}
+TASKS = {}
+QUICK_TEST_DIFFICULTIES = {}
 
 
 def task_names():
@@ -180,15 +132,16 @@ def manifest_hash(data, data_root=DEFAULT_DATA_ROOT):
     return mf.manifest_sha256(data.plan(data_root).out)
 
 
-def _add_optional_tasks():
-    """Entries of other tasks live in ``benchmark.suite_<task>`` modules (each exposing
-    ``entries()``), loaded once their generator module exists."""
-    for generator, module in (("generators.pathfinder_task", "benchmark.suite_pathfinder"),
-                              ("generators.clutter_task", "benchmark.suite_clutter")):
+def _add_tasks():
+    """Each task's entries live in ``benchmark/suite/<task>.py`` (exposing ``entries()``),
+    loaded once its generator module exists."""
+    for generator, module in (("generators.mazes.task", "benchmark.suite.mazes"),
+                              ("generators.pathfinder.task", "benchmark.suite.pathfinder"),
+                              ("generators.clutter.task", "benchmark.suite.clutter")):
         if importlib.util.find_spec(generator) is not None and importlib.util.find_spec(module) is not None:
             extra = importlib.import_module(module)
             TASKS.update(extra.entries())
             QUICK_TEST_DIFFICULTIES.update(getattr(extra, "QUICK_TEST_DIFFICULTIES", {}))
 
 
-_add_optional_tasks()
+_add_tasks()

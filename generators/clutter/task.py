@@ -5,10 +5,10 @@ content checksums are, so the same data on another machine is the same dataset.
 """
 import numpy as np
 
-from . import clutter, sources
-from .errors import DatasetError
-from .shards import open_shard
-from .tasks import Task
+from ..errors import DatasetError
+from ..shards import open_shard
+from ..tasks import Task
+from . import kernel as clutter, sources
 
 DEFAULTS = {"clutter": 7, "scales": [0.9, 1.5], "scale_jitter": 0.1, "angle": 30.0, "angle_jitter": 5.0}
 MIN_SCALE, MAX_SCALE = 0.25, 3.0

@@ -12,10 +12,10 @@ import numpy as np
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
+from ..engine import SPLITS
+from ..seeds import sample_seeds
 from . import sources
-from .clutter_task import TASK, ClutterTask, generate_arrays, validate
-from .engine import SPLITS
-from .seeds import sample_seeds
+from .task import TASK, ClutterTask, generate_arrays, validate
 
 
 class ClutterStream(IterableDataset):

@@ -13,11 +13,11 @@ Reported but not judged:
   (strong for short contours, gone by length 25); the reference data has it too;
 - two classifiers over all judged cues together (logistic regression, gradient-boosted
   trees), a stricter test than the one asked for: they pick up combinations of the small
-  differences that remain between the two marker-1 candidates (see generators/pathfinder.py).
+  differences that remain between the two marker-1 candidates (see generators/pathfinder/kernel.py).
 """
 import numpy as np
 
-from .shards import open_shard
+from ..shards import open_shard
 
 MAX_SAMPLES = 20_000
 FOLDS = 5

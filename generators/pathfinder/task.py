@@ -5,16 +5,16 @@ from functools import lru_cache
 
 import numpy as np
 
-from . import pathfinder as pf
-from .seeds import sample_seeds
-from .tasks import Task
+from ..seeds import sample_seeds
+from ..tasks import Task
+from . import kernel as pf
 
 # The published settings (shared/specs/pathfinder.md). ``distractor_length`` None means
 # contour_length // 3 (at least 1), the lab's rule; a preset's value is capped at the
 # contour length. Contrast is the ink of every snake:
 # LRA's snake x paddle contrasts multiplied once and clipped to 1 (the reference applied
 # them twice, which dimmed the targets; defect 5). ``mirror_test`` (see
-# generators/pathfinder.py) removes the last marker-position cue but makes long contours
+# generators/pathfinder/kernel.py) removes the last marker-position cue but makes long contours
 # much costlier on the 32 and 64 px canvases, where it is off.
 PRESETS = {
     "linsley2018": dict(canvas=300, size=150, padding=22, paddle_length=5.0, thickness=2.0, margin=[3.0],
@@ -194,7 +194,7 @@ class PathFinderTask(Task):
         return out
 
     def audit_extra(self, datasets):
-        from .pathfinder_audit import cue_report
+        from .audit import cue_report
 
         return cue_report(datasets)
 

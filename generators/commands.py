@@ -1,7 +1,7 @@
 """Options and steps shared by every ``benchgen`` generator command.
 
-Task commands (mazes in cli.py, pathfinder_cli.py, clutter_cli.py, ...) import from here,
-never from cli.py, which imports them.
+Task commands (``generators/<task>/command.py``) import from here, never from cli.py,
+which imports them.
 """
 import functools
 from pathlib import Path
@@ -14,13 +14,18 @@ from .errors import DatasetError
 from .progress import progress_bar
 
 
+def parse_pair(text, sep, convert, option, form):
+    """'xSEPy' -> (convert(x), convert(y)); else one line naming ``option`` and the ``form`` allowed."""
+    try:
+        a, b = (convert(x) for x in text.split(sep))
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not {form}", param_hint=f"'{option}'")
+    return a, b
+
+
 def parse_shard_range(text):
     """'A:B' -> (A, B), shards A..B-1; validated against the plan later."""
-    try:
-        a, b = (int(x) for x in text.split(":"))
-    except ValueError:
-        raise click.BadParameter(f"{text!r} is not A:B (two integers, shards A..B-1)", param_hint="'--shard-range'")
-    return a, b
+    return parse_pair(text, ":", int, "--shard-range", "A:B (two integers, shards A..B-1)")
 
 
 def generation_options(f):

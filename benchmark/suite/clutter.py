@@ -4,12 +4,12 @@ Difficulty = objects in the scene (the target plus ``difficulty - 1`` clutter ob
 the reference level is 8. The sources (MNIST, Fashion-MNIST) must be found on the machine;
 their checksums are part of the parameters, so the data is the same everywhere.
 """
-from .suite import Counts, TaskSpec
+from .spec import Counts, TaskSpec
 
 
 def _clutter_params(objects):
-    from generators import sources
-    from generators.clutter_task import ClutterTask
+    from generators.clutter import sources
+    from generators.clutter.task import ClutterTask
 
     return ClutterTask.params(sources.load(), clutter_objects=objects - 1)
 

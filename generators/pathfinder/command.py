@@ -1,7 +1,7 @@
 """``benchgen pathfinder``: PathFinder datasets (classification labels and target masks)."""
 import click
 
-from .cli_common import generation_options, run_generation
+from ..commands import generation_options, run_generation
 
 PRESET_NAMES = ("linsley2018", "lra32", "lra64", "lra128", "lra256")
 
@@ -45,7 +45,7 @@ def pathfinder_command(length, preset, size, markers, canvas, padding, paddle_le
                        **common):
     """PathFinder: are the two markers on one contour? Labels (balanced per shard) and the
     mask of the contour under the first marker are stored for every image."""
-    from .pathfinder_task import ParamError, make_params, probe
+    from .task import ParamError, make_params, probe
 
     if common.get("shard_size") is not None and common["shard_size"] % 2:
         raise click.BadParameter(f"{common['shard_size']} is odd; PathFinder shards hold exactly half positives, "
@@ -59,7 +59,7 @@ def pathfinder_command(length, preset, size, markers, canvas, padding, paddle_le
     except ParamError as exc:
         raise click.BadParameter(str(exc), param_hint=f"'--{exc.param.replace('_', '-')}'")
     if not probe(params):
-        from .pathfinder_task import too_long_message
+        from .task import too_long_message
 
         raise click.BadParameter(too_long_message(params), param_hint="'--length'")
     run_generation("pathfinder", params, **common)

@@ -1,0 +1,1 @@
+"""Analyses of trained recurrent models (stability of their dynamics)."""

@@ -1,0 +1,1 @@
+"""Mazes: DFS perfect mazes in the easy-to-hard format (kernel, task, ``benchgen mazes``)."""

@@ -1,0 +1,1 @@
+"""PathFinder: contour-tracing images (kernel, task, ``benchgen pathfinder``, cue audit)."""
