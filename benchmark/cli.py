@@ -187,6 +187,11 @@ def preflight_command(model, task, train_difficulty, train_steps, weights):
         sys.exit(1)
 
 
+def _board_option(f):
+    return click.option("--board", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                        help="Leaderboard file (default: the public leaderboard/leaderboard.json).")(f)
+
+
 @main.command("evaluate")
 @_model_argument
 @click.option("--task", required=True, help="Suite task.")
@@ -213,15 +218,23 @@ def preflight_command(model, task, train_difficulty, train_steps, weights):
               help="torch CPU threads (default: torch's; 1 is often fastest on a busy machine).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Results JSON (default results/<name>-<task>-<sets>.json); plot and per-sample file beside it.")
+@_board_option
 @data_root_option
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @harness_errors
 def evaluate_command(model, task, quick, train_difficulty, train_steps, difficulties, steps, budget_rule, weights,
-                     device, batch_size, amp, channels_last, recipe, name, num_workers, n_boot, threads, out, data_root, quiet):
-    """Score MODEL (a .py file or baselines:NAME) over difficulty x step budget."""
+                     device, batch_size, amp, channels_last, recipe, name, num_workers, n_boot, threads, out, board,
+                     data_root, quiet):
+    """Score MODEL (a .py file or baselines:NAME) over difficulty x step budget, and print it
+    beside the board's entries for the same task and sets (--board; the public one by default)."""
+    from leaderboard.board import PUBLIC_BOARD, load_board
+
     from . import budgets
     from .evaluate import EvalConfig, evaluate, resolve
-    from .outputs import write_all
+    from .outputs import companion, write_all
+
+    board = board or PUBLIC_BOARD
+    board_data = load_board(board)        # a bad board file fails before any work
 
     config = EvalConfig(
         model=model, task=task, sets="quick" if quick else "standard", train_difficulty=train_difficulty,
@@ -249,16 +262,28 @@ def evaluate_command(model, task, quick, train_difficulty, train_steps, difficul
         at = lf["steps"] if lf["steps"] else f"a mean of {lf['mean_steps']:g}"
         click.echo(f"difficulty {lf['difficulty']:>3}: label-free {100 * lf['score']:5.1f}% at {at} steps; "
                    f"oracle {100 * best['score']:5.1f}% at {best['steps']}")
+    paths.append(_compare_with_board(results, board, board_data, companion(out, ".board.png")))
     for p in paths:
-        click.echo(str(p))
+        if p is not None:
+            click.echo(str(p))
+
+
+def _compare_with_board(results, board, board_data, plot):
+    """Print the board's table with this run ranked in it and plot both; the plot's path, or
+    None when the board has no entry of this task and sets."""
+    from leaderboard.compare import comparison_plot, comparison_table, peers
+
+    entries = peers(board_data, results)
+    if not entries:
+        click.echo(f"no entry of {results['task']} ({results['suite']['sets']} sets) on {board} to compare with")
+        return None
+    click.echo(f"against {board}:")
+    for line in comparison_table(results, entries):
+        click.echo(line)
+    return comparison_plot(results, entries, plot)
 
 
 # --- submit and leaderboard ---------------------------------------------------------------
-
-def _board_option(f):
-    return click.option("--board", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                        help="Leaderboard file (default: the public leaderboard/leaderboard.json).")(f)
-
 
 @main.command("submit")
 @click.argument("results", type=click.Path(path_type=Path))

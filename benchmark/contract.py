@@ -41,7 +41,7 @@ class ModelSource:
     sha256: str
 
 
-def _sha256(path):
+def file_sha256(path):
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
@@ -69,7 +69,7 @@ def load_source(spec):
     builder = getattr(module, "build_model", None)
     if not callable(builder):
         raise ContractError("C02", f"{spec}: defines no function build_model(task)")
-    return ModelSource(spec, builder, path.stem, path, _sha256(path))
+    return ModelSource(spec, builder, path.stem, path, file_sha256(path))
 
 
 # Registries made known at run time (a package used from a checkout without installing
@@ -118,7 +118,7 @@ def _named(prefix, name):
     if not callable(builder):
         raise ContractError("C02", f"{spec}: {prefix}.get returned no callable build(task)")
     path = Path(inspect.getsourcefile(builder) or inspect.getsourcefile(found))
-    return ModelSource(spec, builder, name, path, _sha256(path))
+    return ModelSource(spec, builder, name, path, file_sha256(path))
 
 
 def build(source, task):
@@ -161,7 +161,7 @@ def load_weights(model, path):
             parts.append(f"{k} has shape {list(state[k].shape)} in the file, {list(own[k].shape)} in the model")
         raise ContractError("C04", f"{path}: weights do not fit the model ({'; '.join(parts)})")
     model.load_state_dict(state)
-    return _sha256(path)
+    return file_sha256(path)
 
 
 def is_recurrent(model):

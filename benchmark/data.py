@@ -20,9 +20,10 @@ class ShardDataset(torch.utils.data.Dataset):
     scalar) otherwise; ``target="labels"`` or ``"masks"`` forces one. ``transform(image,
     target, rng)`` gets a numpy Generator seeded from (seed, epoch, index), so augmented
     data is the same whatever the worker count; call ``set_epoch`` between epochs.
+    ``limit`` keeps only the first ``limit`` samples.
     """
 
-    def __init__(self, root, target="auto", transform=None, seed=0, cache_bytes=64 << 20):
+    def __init__(self, root, target="auto", transform=None, seed=0, cache_bytes=64 << 20, limit=None):
         try:
             ds = open_dataset(root, cache_bytes=cache_bytes)
         except DatasetError as exc:
@@ -40,9 +41,10 @@ class ShardDataset(torch.utils.data.Dataset):
         self.seed = seed
         self.epoch = 0
         self._shards = ds.shards
+        self.count = min(self.manifest["count"], limit) if limit else self.manifest["count"]
 
     def __len__(self):
-        return self.manifest["count"]
+        return self.count
 
     def set_epoch(self, epoch):
         self.epoch = int(epoch)

@@ -51,6 +51,8 @@ class EvalConfig:
     progress: callable = field(default=None, repr=False)
     generate_workers: int = 1
     threads: int = None                      # torch CPU threads during evaluation (None: torch's)
+    limit: int = None                        # score only the first N images of each set (a smoke check;
+                                             # the board refuses such results: the counts differ)
 
 
 class _Timer:
@@ -92,6 +94,13 @@ def resolve(config):
         raise HarnessError(f"batch size {config.batch_size} is not allowed; must be >= 1")
     device = resolve_device(config.device)
     return dataclasses.replace(config, train_difficulty=train_d, difficulties=sorted(diffs)), spec, rule, device
+
+
+def prepare(config):
+    """Generate (or find) the test sets an evaluation with ``config`` reads; their folders."""
+    config, _, _, _ = resolve(config)
+    return [suite.ensure(suite.data_spec(config.task, config.sets, d, "test"), config.data_root,
+                         workers=config.generate_workers) for d in config.difficulties]
 
 
 def evaluate(config):
@@ -137,7 +146,7 @@ def _evaluate(config):
     for d in config.difficulties:
         data = suite.data_spec(config.task, config.sets, d, "test")
         folder = suite.ensure(data, config.data_root, workers=config.generate_workers)
-        ds = ShardDataset(folder, target=spec.target)
+        ds = ShardDataset(folder, target=spec.target, limit=config.limit)
         datasets.append({"difficulty": d, "split": "test", "key": data.key, "count": len(ds),
                          "manifest_sha256": suite.manifest_hash(data, config.data_root)})
         scores, conf, extra, batch_size = _run_difficulty(

@@ -41,15 +41,21 @@ def text(board):
     if not groups:
         return "The leaderboard is empty.\n"
     for (task, sets), entries in groups.items():
-        header, body = rows(task, sets, entries)
-        widths = [max(len(r[i]) for r in [header] + body) for i in range(len(header))]
-        out.append(f"{task} ({sets} sets, suite {suite.SUITE_VERSION}); metric: {entries[0]['grid']['metric']}, "
-                   "label-free budget, percent")
-        for r in [header] + body:
-            out.append("  ".join(c.rjust(w) if i not in (1, 2, len(r) - 1) else c.ljust(w)
-                                 for i, (c, w) in enumerate(zip(r, widths))).rstrip())
-        out.append("")
+        out.extend(table(task, sets, entries))
     return "\n".join(out)
+
+
+def table(task, sets, entries):
+    """Lines of one plain-text table (title, header, one row per entry, blank line)."""
+    header, body = rows(task, sets, entries)
+    widths = [max(len(r[i]) for r in [header] + body) for i in range(len(header))]
+    out = [f"{task} ({sets} sets, suite {suite.SUITE_VERSION}); metric: {entries[0]['grid']['metric']}, "
+           "label-free budget, percent"]
+    for r in [header] + body:
+        out.append("  ".join(c.rjust(w) if i not in (1, 2, len(r) - 1) else c.ljust(w)
+                             for i, (c, w) in enumerate(zip(r, widths))).rstrip())
+    out.append("")
+    return out
 
 
 def write_html(board, folder):

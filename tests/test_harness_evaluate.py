@@ -200,3 +200,58 @@ def test_cuda_evaluation_matches_cpu_and_runs_with_amp(tmp_path, data_root):
     amp, _ = evaluate(EvalConfig(**common, device="cuda"))
     assert amp["compute"]["amp"] and amp["compute"]["peak_memory_kind"] == "cuda_max_allocated"
     assert [r["mean"][-1] for r in amp["grid"]["rows"]] == [1.0, 1.0]
+
+
+def test_evaluate_prints_and_plots_the_model_beside_the_board(tmp_path, data_root):
+    """A private board holding the dead_end_filling entry: a new model is ranked in its table."""
+    reference = Path(__file__).resolve().parents[1] / "benchmark" / "examples" / "dead_end_filling.py"
+    board = tmp_path / "board.json"
+    ref_out = tmp_path / "ref" / "def.json"
+    code, text = run_cli("evaluate", reference, "--task", "mazes", "--quick", "--steps", "10:120:10",
+                         "--data-root", data_root, "--out", ref_out, "--n-boot", "20", "--quiet", "--threads", "1",
+                         "--board", tmp_path / "empty.json")
+    assert code == 2 and "no such leaderboard file" in text and not ref_out.exists()
+    (tmp_path / "empty.json").write_text(json.dumps({"format": "recurrent-vision-bench/leaderboard",
+                                                     "format_version": 1, "entries": []}))
+    code, text = run_cli("evaluate", reference, "--task", "mazes", "--quick", "--steps", "10:120:10",
+                         "--data-root", data_root, "--out", ref_out, "--n-boot", "20", "--quiet", "--threads", "1",
+                         "--board", tmp_path / "empty.json")
+    assert code == 0, text
+    assert "no entry of mazes (quick sets)" in text and not (tmp_path / "ref" / "def.board.png").exists()
+    assert run_cli("submit", ref_out, "--board", board, "--data-root", data_root)[0] == 0
+
+    out = tmp_path / "res" / "tiny.json"
+    code, text = run_cli("evaluate", models.write(tmp_path, "tiny_rnn", models.RECURRENT), "--task", "mazes",
+                         "--quick", "--steps", "1:4", "--train-steps", "2", "--data-root", data_root, "--out", out,
+                         "--n-boot", "20", "--quiet", "--threads", "1", "--board", board)
+    assert code == 0, text
+    lines = text.splitlines()
+    table = lines[lines.index(f"against {board}:") + 1:]
+    ranked = [line.split()[1] for line in table[2:4]]
+    assert ranked == ["dead_end_filling", "tiny_rnn"]           # the reference solves mazes; the tiny RNN does not
+    reference_row = table[2].split()
+    entry = json.loads(board.read_text())["entries"][0]
+    assert reference_row[-2] == f"{100 * lb_rank(entry):.1f}"
+    assert "tiny_rnn (this run)" in text
+    plot = tmp_path / "res" / "tiny.board.png"
+    assert plot.is_file() and str(plot) in lines
+
+
+def lb_rank(entry):
+    from leaderboard.board import rank_score
+
+    return rank_score(entry)
+
+
+def test_limit_scores_a_prefix_and_the_board_refuses_it(tmp_path, data_root):
+    from benchmark.errors import ResultsError
+    from leaderboard.board import check_data
+
+    path = models.write(tmp_path, "oracle", models.ORACLE.format(roots=folders(data_root, QUICK)))
+    res, samples = evaluate(EvalConfig(model=str(path), task="mazes", sets="quick", steps=[1, 2, 3, 4],
+                                       train_steps=2, data_root=data_root, n_boot=20, threads=1, limit=7))
+    assert [d["count"] for d in res["datasets"]] == [7] * len(QUICK)
+    solved_at = expected_solved_at(folders(data_root, [9])[0])[:7]
+    assert res["grid"]["rows"][0]["mean"] == pytest.approx([float(np.mean(solved_at <= t)) for t in range(1, 5)])
+    with pytest.raises(ResultsError, match="evaluated on 7 samples, the suite has 200"):
+        check_data(res, data_root)

@@ -107,6 +107,38 @@ def test_time_limit_stops_between_epochs(tmp_path, data_root):
     assert (tmp_path / "run" / "model.pt").exists()
 
 
+def test_stop_time_ends_an_epoch_early_and_resume_goes_on(tmp_path, data_root, monkeypatch):
+    calls = []
+
+    def past_after_two_batches(stop_at):
+        calls.append(stop_at)
+        return stop_at is not None and len(calls) > 3      # the epoch check, then batches 1 and 2 run
+
+    monkeypatch.setattr(tl, "_past", past_after_two_batches)
+    summary = train(config(tmp_path, data_root, epochs=3, limit_batches=4, val_limit=8, stop_at=1.0))
+    (record,) = summary["history"]
+    assert (record["batches"], record["samples"], record["partial"]) == (2, 32, True)
+    assert summary["stopped_after_epoch"] == 1 and (tmp_path / "run" / "model.pt").exists()
+    monkeypatch.setattr(tl, "_past", lambda stop_at: False)
+    resumed = train(config(tmp_path, data_root, epochs=3, limit_batches=4, val_limit=8, stop_at=1.0))
+    assert [h["batches"] for h in resumed["history"]] == [2, 4, 4]
+    assert not any(h["partial"] for h in resumed["history"][1:])
+
+
+def test_init_weights_start_the_run_from_those_weights(tmp_path, data_root):
+    first = train(config(tmp_path, data_root, limit_batches=2, out=tmp_path / "first"))
+    start = torch.load(first["weights"], weights_only=True)
+    again = train(config(tmp_path, data_root, limit_batches=2, lr=0.0, out=tmp_path / "again",
+                         init_weights=first["weights"]))
+    after = torch.load(again["weights"], weights_only=True)
+    learned = [k for k in start if "running_" not in k and "num_batches" not in k]    # not norm statistics
+    assert learned and all(torch.equal(start[k], after[k]) for k in learned)   # lr 0: nothing moved from the start
+    other = tmp_path / "other.pt"
+    torch.save({k: v + 1 for k, v in start.items()}, other)
+    with pytest.raises(HarnessError, match="belongs to another run .*init_weights_sha256"):
+        train(config(tmp_path, data_root, limit_batches=2, lr=0.0, out=tmp_path / "again", init_weights=other))
+
+
 @pytest.mark.parametrize("algorithm", ["bptt", "progressive", "rbp", "crbp", "cbptt"])
 def test_every_algorithm_gives_finite_gradients(algorithm):
     from benchmark import taskinfo as ti

@@ -50,6 +50,8 @@ def _parse(parser, text):
 @click.option("--val-limit", type=int, default=None, help="At most this many validation images per epoch.")
 @click.option("--max-minutes", type=float, default=None,
               help="Time budget: no epoch is started that would end past it (then weights + evaluation).")
+@click.option("--init-weights", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Start from these weights (a state dict) instead of a fresh initialisation.")
 @click.option("--eval/--no-eval", "do_eval", default=True, help="Evaluate on the test sets at the end.")
 @click.option("--eval-difficulties", default=None, help="Test difficulties, comma list (default: the suite's).")
 @click.option("--eval-steps", default=None, help="Budgets A:B, A:B:STEP or a comma list (default 1:4T).")
@@ -59,7 +61,7 @@ def _parse(parser, text):
 @click.option("--quiet", is_flag=True, help="No progress bar or epoch lines.")
 def train_command(model, task, difficulty, steps, algorithm, epochs, batch_size, lr, warmup_epochs, lcp_weight,
                   lcp_lambda, neumann_steps, progressive_alpha, quick, train_count, eval_sets, out, data_root, device, amp, seed,
-                  limit_batches, val_limit, max_minutes, do_eval, eval_difficulties, eval_steps, workers, num_workers,
+                  limit_batches, val_limit, max_minutes, init_weights, do_eval, eval_difficulties, eval_steps, workers, num_workers,
                   quiet):
     """Train MODEL (a baseline name, baselines:NAME or a model file) on a suite task.
 
@@ -79,7 +81,7 @@ def train_command(model, task, difficulty, steps, algorithm, epochs, batch_size,
             sets="quick" if quick else "standard", train_count=train_count, eval_sets=eval_sets,
             data_root=Path(data_root or os.environ.get("RVB_DATA_ROOT") or suite.DEFAULT_DATA_ROOT),
             device=device, amp=amp, seed=seed, limit_batches=limit_batches, val_limit=val_limit,
-            max_minutes=max_minutes,
+            max_minutes=max_minutes, init_weights=init_weights,
             evaluate=do_eval, eval_difficulties=_parse("parse_difficulties", eval_difficulties),
             eval_steps=_parse("parse_steps", eval_steps), progress=not quiet, generate_workers=workers,
             num_workers=num_workers, echo=echo)

@@ -62,8 +62,11 @@ class TrainConfig:
     evaluate: bool = True
     eval_difficulties: list = None
     eval_steps: list = None
+    eval_limit: int = None              # evaluate on the first N images of each test set only (smoke checks)
     log_every: int = 10
     max_minutes: float = None           # stop before an epoch that would end past this budget
+    stop_at: float = None               # wall-clock time (time.time()) at which training stops, mid-epoch too
+    init_weights: Path = None           # start from these weights (fine-tuning, or continuing a bundled run)
     progress: bool = True
     generate_workers: int = 1
     echo: callable = field(default=None, repr=False)
@@ -130,6 +133,8 @@ def resolve(config):
 def _build(run):
     torch.manual_seed(run.config.seed)
     model = contract.build(run.source, run.info)
+    if run.config.init_weights is not None:
+        contract.load_weights(model, run.config.init_weights)
     problem = algorithms.check(model, run.algorithm)
     if problem:
         raise HarnessError(f"--algorithm {run.algorithm}: {problem}")
@@ -185,7 +190,8 @@ def _identity(run, steps):
     return {"model": run.source.spec, "model_sha256": run.source.sha256, "task": c.task,
             "difficulty": c.difficulty, "sets": c.sets, "steps": steps, "algorithm": run.algorithm,
             "recipe": dataclasses.asdict(run.recipe), "seed": c.seed, "limit_batches": c.limit_batches,
-            "train_count": c.train_count}
+            "train_count": c.train_count,
+            "init_weights_sha256": contract.file_sha256(c.init_weights) if c.init_weights else None}
 
 
 class Log:
@@ -214,6 +220,21 @@ def _autocast(device, amp):
 def _stack(ds, idx):
     items = [ds[int(i)] for i in idx]
     return torch.stack([x for x, _ in items]), torch.stack([y for _, y in items])
+
+
+def prepare(config):
+    """Generate (or find) every set a training run reads (train, val and the final test sets)
+    without training; several runs can then start at once without generating the same data."""
+    from .. import evaluate as ev
+
+    run = resolve(config)
+    _data(run)
+    c = run.config
+    if c.evaluate:
+        ev.prepare(ev.EvalConfig(model=run.source.spec, task=c.task, sets=c.eval_sets or c.sets,
+                                 train_difficulty=c.difficulty, difficulties=c.eval_difficulties,
+                                 data_root=c.data_root, generate_workers=c.generate_workers))
+    return run.out
 
 
 def _data(run):
@@ -294,6 +315,11 @@ def train(config):
     stopped_early = None
     for epoch in range(start, recipe.epochs):
         t0 = time.perf_counter()
+        if _past(c.stop_at):
+            stopped_early = epoch
+            log.write("time_limit", epochs_done=epoch, stop_at=c.stop_at)
+            echo(f"stopping after epoch {epoch}: the stop time has passed")
+            break
         if c.max_minutes and history and epoch > start:
             # The last epoch's duration predicts the next one's.
             if (t0 - began) + history[-1]["seconds"] > 60 * c.max_minutes:
@@ -309,7 +335,11 @@ def train(config):
         batch_loader = torch.utils.data.DataLoader(train_ds, batch_sampler=[i.tolist() for i in batches],
                                                    num_workers=c.num_workers, pin_memory=device.type == "cuda")
         with progress_bar(len(batches), f"epoch {epoch + 1}/{recipe.epochs}", enabled=c.progress) as tick:
+            done = 0
             for b, (x, y) in enumerate(batch_loader):
+                if _past(c.stop_at):
+                    break
+                done = b + 1
                 x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
                 gen = torch.Generator().manual_seed(_mix(c.seed, epoch, b, 2))
                 with _autocast(device, c.amp):
@@ -335,8 +365,14 @@ def train(config):
                     log.write("batch", **fields)
                 if tick:
                     tick(1)
+        if done == 0:                  # the stop time came before this epoch's first batch
+            stopped_early = epoch
+            log.write("time_limit", epochs_done=epoch, stop_at=c.stop_at)
+            break
         val_loss, val_metric = validate(model, val_ds, steps, loss_fn, metric, device, batch_size, c.amp, c.val_limit)
-        record = {"epoch": epoch + 1, "step": step, "train_loss": float(np.mean(losses_seen)) if losses_seen else None,
+        record = {"epoch": epoch + 1, "step": step, "batches": done, "samples": done * batch_size,
+                  "partial": done < len(batches),
+                  "train_loss": float(np.mean(losses_seen)) if losses_seen else None,
                   "val_loss": val_loss, f"val_{run.spec.metric}": val_metric, "skipped_batches": skipped,
                   "seconds": round(time.perf_counter() - t0, 3), **_memory(device)}
         history.append(record)
@@ -347,6 +383,12 @@ def train(config):
         train_loss = "n/a" if record["train_loss"] is None else f"{record['train_loss']:.4f}"
         echo(f"epoch {epoch + 1}/{recipe.epochs}: train loss {train_loss}, val loss {val_loss:.4f}, "
              f"val {run.spec.metric} {val_metric:.4f} (checkpoint saved)")
+        if record["partial"]:
+            # The stop time ended this epoch early; the checkpoint counts it as done.
+            stopped_early = epoch + 1
+            log.write("time_limit", epochs_done=epoch + 1, batches=done, stop_at=c.stop_at)
+            echo(f"stopped in epoch {epoch + 1} after {done} of {len(batches)} batches: the stop time has passed")
+            break
 
     weights = run.out / WEIGHTS
     _save_atomic(model.state_dict(), weights)
@@ -356,6 +398,10 @@ def train(config):
         summary["results"] = str(_evaluate(run, steps, weights, log, model))
     log.write("end", **{k: v for k, v in summary.items() if k != "history"})
     return summary
+
+
+def _past(stop_at):
+    return stop_at is not None and time.time() >= stop_at
 
 
 def _resume(path, identity, model, opt, sched):
@@ -382,7 +428,7 @@ def _memory(device):
 def _standard(run):
     c = run.config
     overrides = (c.epochs, c.batch_size, c.lr, c.warmup_epochs, c.lcp_weight, c.lcp_lambda, c.neumann_steps, c.progressive_alpha,
-                 c.limit_batches, c.steps, c.max_minutes, c.train_count)
+                 c.limit_batches, c.steps, c.max_minutes, c.train_count, c.stop_at, c.init_weights)
     default_algorithm = recipe_for(run.baseline, c.task).algorithm
     return c.sets == "standard" and all(v is None for v in overrides) and run.algorithm == default_algorithm
 
@@ -399,7 +445,7 @@ def _evaluate(run, steps, weights, log, model):
                         device=str(run.device), data_root=c.data_root,
                         recipe="standard recipe" if _standard(run) else "free",
                         name=f"{run.baseline or run.source.name} ({run.algorithm})",
-                        generate_workers=c.generate_workers, num_workers=c.num_workers)
+                        generate_workers=c.generate_workers, num_workers=c.num_workers, limit=c.eval_limit)
     results, samples = ev.evaluate(cfg)
     path = run.out / RESULTS
     outputs.write_all(results, samples, path)
