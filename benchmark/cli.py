@@ -258,14 +258,29 @@ def evaluate_command(model, task, quick, train_difficulty, train_steps, difficul
         i = d["in_distribution"]
         click.echo(f"in-distribution (difficulty {i['difficulty']}, {i['steps']} steps): {100 * i['score']:.1f}% "
                    f"[{100 * i['ci'][0]:.1f}, {100 * i['ci'][1]:.1f}]")
+    else:
+        click.echo(f"in-distribution: not scored ({_no_in_distribution(results)})")
     for lf, best in zip(d["label_free"]["per_difficulty"], d["oracle"]["per_difficulty"]):
-        at = lf["steps"] if lf["steps"] else f"a mean of {lf['mean_steps']:g}"
-        click.echo(f"difficulty {lf['difficulty']:>3}: label-free {100 * lf['score']:5.1f}% at {at} steps; "
+        at = f"{lf['steps']} steps" if lf["steps"] else f"a mean of {lf['mean_steps']:g} steps"
+        if lf.get("rule_steps") and lf["rule_steps"] != lf["steps"]:
+            at += f" (the rule's {lf['rule_steps']} is not in the grid; nearest)"
+        click.echo(f"difficulty {lf['difficulty']:>3}: label-free {100 * lf['score']:5.1f}% at {at}; "
                    f"oracle {100 * best['score']:5.1f}% at {best['steps']}")
     paths.append(_compare_with_board(results, board, board_data, companion(out, ".board.png")))
     for p in paths:
         if p is not None:
             click.echo(str(p))
+
+
+def _no_in_distribution(results):
+    """Why a results file has no in-distribution score."""
+    train = results["model"]["train"]
+    evaluated = [row["difficulty"] for row in results["grid"]["rows"]]
+    if train["difficulty"] not in evaluated:
+        return (f"the training difficulty {train['difficulty']} is not among the evaluated "
+                f"{', '.join(map(str, evaluated))}")
+    return (f"the training budget, {train['steps']} steps, is not in the step grid "
+            f"({', '.join(map(str, results['grid']['steps']))}); add it to --steps")
 
 
 def _compare_with_board(results, board, board_data, plot):
@@ -285,19 +300,74 @@ def _compare_with_board(results, board, board_data, plot):
 
 # --- submit and leaderboard ---------------------------------------------------------------
 
+def _rescore_options(f):
+    options = [
+        click.option("--model", default=None,
+                     help="Model file or baselines:NAME (default: the source the results cite)."),
+        click.option("--weights", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                     help="The weights the results were computed with (required when they cite weights)."),
+        click.option("--seed", type=int, default=None,
+                     help="Base seed of the fresh test sets (default: drawn from OS entropy; recorded)."),
+        click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:1, ..."),
+        click.option("--threads", type=click.IntRange(min=1), default=None, help="torch CPU threads."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _run_rescore(results, model, weights, seed, device, threads, data_root, out):
+    """Rescore ``results``, print the comparison, write the report; return the report."""
+    from . import rescore as rc
+
+    config = rc.RescoreConfig(results=results, model=model, weights=weights, seed=seed, data_root=_data_root(data_root),
+                              device=device, threads=threads)
+    report, _ = rc.rescore(config)
+    for line in rc.lines(report):
+        click.echo(line)
+    path = rc.write(report, out or Path(results).with_suffix(".rescore.json"))
+    click.echo(str(path))
+    return report
+
+
+@main.command("rescore")
+@click.argument("results", type=click.Path(path_type=Path))
+@_rescore_options
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Report JSON (default: RESULTS with .rescore.json).")
+@data_root_option
+@harness_errors
+def rescore_command(results, model, weights, seed, device, threads, out, data_root):
+    """Re-run the model of RESULTS on fresh test sets (same suite parameters, a new seed) and
+    check its claimed scores; exit 1 when a claim is above what the model does there."""
+    report = _run_rescore(results, model, weights, seed, device, threads, data_root, out)
+    if not report["passed"]:
+        sys.exit(1)
+
+
 @main.command("submit")
 @click.argument("results", type=click.Path(path_type=Path))
 @_board_option
+@click.option("--rescore", "do_rescore", is_flag=True,
+              help="Re-score the model on fresh test sets first (bench rescore); refuse the entry if a claim fails.")
+@_rescore_options
 @data_root_option
 @harness_errors
-def submit_command(results, board, data_root):
+def submit_command(results, board, do_rescore, model, weights, seed, device, threads, data_root):
     """Validate RESULTS, check its data hashes against the suite, merge into the board."""
-    from leaderboard.board import PUBLIC_BOARD, submit
+    from leaderboard.board import PUBLIC_BOARD, check_submission, submit
 
     board = board or PUBLIC_BOARD
-    entry = submit(results, board, _data_root(data_root))
+    report = None
+    if do_rescore:
+        check_submission(results, board, _data_root(data_root))     # cheap refusals before the fresh evaluation
+        report = _run_rescore(results, model, weights, seed, device, threads, data_root, None)
+        if not report["passed"]:
+            click.echo(f"{board}: not added; the claimed scores fail the rescore")
+            sys.exit(1)
+    entry = submit(results, board, _data_root(data_root), rescore=report)
     click.echo(f"{board}: added {entry['name']} ({entry['task']}, {entry['sets']} sets, {entry['recipe']}) "
-               f"as entry {entry['id']}")
+               f"as entry {entry['id']}{' (re-scored)' if report else ''}")
 
 
 @main.command("leaderboard")

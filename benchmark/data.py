@@ -9,6 +9,7 @@ import torch
 
 from generators.dataset import open_dataset
 from generators.errors import DatasetError
+from generators.integrity import check_shards
 
 from .errors import HarnessError
 
@@ -21,11 +22,23 @@ class ShardDataset(torch.utils.data.Dataset):
     target, rng)`` gets a numpy Generator seeded from (seed, epoch, index), so augmented
     data is the same whatever the worker count; call ``set_epoch`` between epochs.
     ``limit`` keeps only the first ``limit`` samples.
+
+    Every shard is checked against the manifest's sha256 before use (``verify``):
+    ``"stamp"`` hashes only files changed since they were last verified (the stamp beside
+    the manifest; training sets), ``"always"`` hashes every file (test sets), ``None`` skips
+    the check. ``check()`` repeats it (cheap with the stamp: one stat per shard).
     """
 
-    def __init__(self, root, target="auto", transform=None, seed=0, cache_bytes=64 << 20, limit=None):
+    VERIFY = ("stamp", "always", None)
+
+    def __init__(self, root, target="auto", transform=None, seed=0, cache_bytes=64 << 20, limit=None,
+                 verify="stamp"):
+        if verify not in self.VERIFY:
+            raise ValueError(f"verify must be one of {self.VERIFY}, got {verify!r}")
         try:
             ds = open_dataset(root, cache_bytes=cache_bytes)
+            if verify:
+                check_shards(ds.root, ds.manifest, always=verify == "always")
         except DatasetError as exc:
             raise HarnessError(str(exc)) from None
         self.root = ds.root
@@ -46,6 +59,13 @@ class ShardDataset(torch.utils.data.Dataset):
     def __len__(self):
         return self.count
 
+    def check(self):
+        """Check the shards against the manifest again (stamp: only changed files are hashed)."""
+        try:
+            check_shards(self.root, self.manifest)
+        except DatasetError as exc:
+            raise HarnessError(str(exc)) from None
+
     def set_epoch(self, epoch):
         self.epoch = int(epoch)
 
@@ -65,7 +85,10 @@ class ShardDataset(torch.utils.data.Dataset):
         if not -len(self) <= index < len(self):
             raise IndexError(f"sample index {index} outside 0..{len(self) - 1}")
         index = index % len(self)
-        sample = self.shards.sample(index, names=["images", self.target])
+        try:
+            sample = self.shards.sample(index, names=["images", self.target])
+        except DatasetError as exc:          # damaged after the check: still one line, never a wrong array
+            raise HarnessError(f"{exc}; run 'benchgen verify {self.root}'") from None
         return sample["images"], sample[self.target]
 
     def __getitem__(self, index):

@@ -51,6 +51,7 @@ class EvalConfig:
     progress: callable = field(default=None, repr=False)
     generate_workers: int = 1
     threads: int = None                      # torch CPU threads during evaluation (None: torch's)
+    test_seed: int = None                    # fresh test sets: the suite's parameters, this base seed
     limit: int = None                        # score only the first N images of each set (a smoke check;
                                              # the board refuses such results: the counts differ)
 
@@ -144,9 +145,9 @@ def _evaluate(config):
     per_difficulty, datasets, samples = [], [], {}
     batch_size = config.batch_size or (256 if use_cuda else 32)
     for d in config.difficulties:
-        data = suite.data_spec(config.task, config.sets, d, "test")
+        data = dataclasses.replace(suite.data_spec(config.task, config.sets, d, "test"), seed=config.test_seed)
         folder = suite.ensure(data, config.data_root, workers=config.generate_workers)
-        ds = ShardDataset(folder, target=spec.target, limit=config.limit)
+        ds = ShardDataset(folder, target=spec.target, limit=config.limit, verify="always")
         datasets.append({"difficulty": d, "split": "test", "key": data.key, "count": len(ds),
                          "manifest_sha256": suite.manifest_hash(data, config.data_root)})
         scores, conf, extra, batch_size = _run_difficulty(
@@ -313,13 +314,16 @@ def _label_free(rule, d, sample_arrays, cols, train_d, train_steps, n_boot):
         pick = np.argmax(conf, axis=0)                      # earliest step of highest confidence
         chosen = scores[pick, np.arange(scores.shape[1])]
         _, low, high = metrics.summarise(chosen, n_boot=n_boot)
-        return {"difficulty": d, "steps": None, "mean_steps": round(float(np.mean(np.asarray(cols)[pick])), 3),
+        return {"difficulty": d, "steps": None, "rule_steps": None,
+                "mean_steps": round(float(np.mean(np.asarray(cols)[pick])), 3),
                 "score": round(float(chosen.mean()), 6), "ci": [round(float(low), 6), round(float(high), 6)]}
     wanted = rule.budget(d, train_d, train_steps)
     t = bud.snap(cols, wanted)
     i = cols.index(t)
     mean, low, high = metrics.summarise(scores[i], n_boot=n_boot)
-    return {"difficulty": d, "steps": t, "mean_steps": float(t), "score": round(float(mean), 6),
+    # ``steps`` is what was scored: the rule's budget, or the nearest step of the grid when
+    # the grid lacks it (``rule_steps`` says what the rule asked).
+    return {"difficulty": d, "steps": t, "rule_steps": int(wanted), "mean_steps": float(t), "score": round(float(mean), 6),
             "ci": [round(float(low), 6), round(float(high), 6)]}
 
 

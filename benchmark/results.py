@@ -12,23 +12,27 @@ from .errors import ResultsError
 SCHEMA_PATH = Path(__file__).with_name("results.schema.json")
 
 
-@lru_cache(maxsize=1)
+@lru_cache(maxsize=None)
+def load_schema(path):
+    return json.loads(Path(path).read_text())
+
+
 def schema():
-    return json.loads(SCHEMA_PATH.read_text())
+    return load_schema(SCHEMA_PATH)
 
 
-def _where(error):
-    path = "/".join(str(p) for p in error.absolute_path)
-    return path or "(top level)"
+def check_schema(document, schema_path, origin, what):
+    """Raise ResultsError naming the first place where ``document`` fails the schema."""
+    validator = jsonschema.Draft202012Validator(load_schema(schema_path), format_checker=jsonschema.FormatChecker())
+    errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
+    if errors:
+        where = "/".join(str(p) for p in errors[0].absolute_path) or "(top level)"
+        raise ResultsError(f"{origin}: fails the {what} schema at {where}: {errors[0].message}")
 
 
 def validate(results, origin="results"):
     """Raise ResultsError naming the first problem; return ``results`` when valid."""
-    validator = jsonschema.Draft202012Validator(schema(), format_checker=jsonschema.FormatChecker())
-    errors = sorted(validator.iter_errors(results), key=lambda e: list(e.absolute_path))
-    if errors:
-        e = errors[0]
-        raise ResultsError(f"{origin}: fails the results schema at {_where(e)}: {e.message}")
+    check_schema(results, SCHEMA_PATH, origin, "results")
     grid = results["grid"]
     n_steps = len(grid["steps"])
     if grid["steps"] != sorted(set(grid["steps"])):

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 from benchmark import results as rs, suite
+from benchmark.contract import file_sha256
 from benchmark.errors import HarnessError, ResultsError
 from generators.atomic import write_json_atomic
 
@@ -114,11 +115,12 @@ def make_entry(results):
         "datasets": {str(d["difficulty"]): d["manifest_sha256"] for d in results["datasets"]},
         "flops_per_step": results["compute"]["flops"]["per_step"],
         "device": results["provenance"]["device"], "date": results["provenance"]["date"],
+        "rescored": None,
     }
 
 
-def submit(results_path, board_path=PUBLIC_BOARD, data_root=suite.DEFAULT_DATA_ROOT):
-    """Validate, check data, reject duplicates, merge; return the new entry."""
+def check_submission(results_path, board_path=PUBLIC_BOARD, data_root=suite.DEFAULT_DATA_ROOT):
+    """Validate, check data, reject duplicates; return (board, new entry) without writing."""
     results = rs.load(results_path)
     board = load_board(board_path, create=Path(board_path) != PUBLIC_BOARD)
     check_data(results, data_root)
@@ -127,10 +129,56 @@ def submit(results_path, board_path=PUBLIC_BOARD, data_root=suite.DEFAULT_DATA_R
         if other["id"] == entry["id"] or other["results_sha256"] == entry["results_sha256"]:
             raise ResultsError(f"{results_path}: duplicate of board entry {other['id']} ({other['name']}, "
                                f"{other['date']}): same model code, weights, task, sets and training setting")
+    return board, entry
+
+
+def submit(results_path, board_path=PUBLIC_BOARD, data_root=suite.DEFAULT_DATA_ROOT, rescore=None):
+    """Validate, check data, reject duplicates, merge; return the new entry. ``rescore``: the
+    passed report of ``bench rescore`` on these results, recorded in the entry."""
+    board, entry = check_submission(results_path, board_path, data_root)
+    if rescore is not None:
+        if not rescore["passed"] or rescore["results"]["sha256"] != file_sha256(results_path):
+            raise ResultsError(f"{results_path}: the rescore report given is not a passed rescore of this file")
+        entry["rescored"] = {"seed": rescore["fresh"]["seed"], "date": rescore["date"],
+                             "fresh": {str(c["difficulty"]): c["fresh"]["score"] for c in rescore["comparisons"]}}
     board["entries"].append(entry)
     board["entries"].sort(key=lambda e: (e["task"], e["sets"], e["id"]))
     write_json_atomic(board_path, board)
     return entry
+
+
+def entry_problems(entry):
+    """What is wrong with one board entry (empty when it is sound): its id must follow from
+    its model, weights, task, sets and training setting; it must cite the suite's pinned
+    test set at every default difficulty; its scores must lie in [0, 1]."""
+    task, sets = entry["task"], entry["sets"]
+    where = f"entry {entry['id']} ({entry['name']}, {task}, {sets} sets)"
+    problems = []
+    expected_id = canonical_sha256({"task": task, "sets": sets, "model": entry["model_sha256"],
+                                    "weights": entry["weights_sha256"], "train": entry["train"]})[:16]
+    if entry["id"] != expected_id:
+        problems.append(f"{where}: id does not follow from its model, weights and setting ({expected_id})")
+    pinned = pinned_manifests()
+    wanted = suite.default_test_difficulties(task, sets) if task in suite.TASKS else ()
+    missing = [d for d in wanted if str(d) not in entry["datasets"]]
+    if missing:
+        problems.append(f"{where}: no score at difficulties {', '.join(map(str, missing))}")
+    for d, digest in sorted(entry["datasets"].items()):
+        key = f"{sets}/{task}/{d}/test"
+        if pinned.get(key) != digest:
+            problems.append(f"{where}: dataset {key} is not the suite's pinned test set")
+    scores = list(entry["label_free"]["scores"].values()) + [entry["in_distribution"]]
+    if any(v is not None and not 0 <= v <= 1 for v in scores):
+        problems.append(f"{where}: a score outside [0, 1]")
+    return problems
+
+
+def board_problems(board):
+    """Every entry's problems, and ids used twice."""
+    problems = [p for e in board["entries"] for p in entry_problems(e)]
+    ids = [e["id"] for e in board["entries"]]
+    problems += [f"entry id {i} is used {ids.count(i)} times" for i in sorted(set(ids)) if ids.count(i) > 1]
+    return problems
 
 
 def rank_score(entry):

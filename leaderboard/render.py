@@ -27,7 +27,9 @@ def rows(task, sets, entries):
     body = []
     for k, e in enumerate(entries, start=1):
         lf = e["label_free"]["scores"]
-        body.append([str(k), e["name"], e["recipe"], f"{e['parameters']:,}",
+        # Entries re-scored on fresh test sets (bench submit --rescore) are marked.
+        name = e["name"] + (" [re-scored]" if e.get("rescored") else "")
+        body.append([str(k), name, e["recipe"], f"{e['parameters']:,}",
                      f"{e['train']['difficulty']}/{e['train']['steps'] if e['recurrent'] else '-'}",
                      _fmt(e["in_distribution"])]
                     + [_fmt(lf.get(str(d))) for d in ds] + [_fmt(rank_score(e)), e["label_free"]["rule"]])

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-import test_harness_models as models  # noqa: E402
+import model_sources as models  # noqa: E402
 
 from benchmark import contract, taskinfo  # noqa: E402
 from benchmark.errors import ContractError  # noqa: E402

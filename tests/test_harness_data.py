@@ -50,6 +50,8 @@ def test_dataloader_with_workers_equals_single_process(maze_root):
     ds = data.ShardDataset(folder, transform=data.Compose(data.RandomFlip(vertical=True), data.RandomRot90()), seed=3)
     single = [b for b in data.loader(ds, 32)]
     multi = [b for b in data.loader(ds, 32, num_workers=2)]
+    assert len(single) == len(multi) == -(-len(ds) // 32)
+    assert sum(len(x) for x, _ in multi) == len(ds)
     for (xa, ya), (xb, yb) in zip(single, multi):
         assert torch.equal(xa, xb) and torch.equal(ya, yb)
 
@@ -108,12 +110,16 @@ def test_pathfinder_entries_when_generator_exists(task, target, metric):
 def test_clutter_without_sources_is_one_line(monkeypatch, tmp_path):
     if "clutter" not in suite.task_names():
         pytest.skip("generators.clutter.task is not installed")
+    from generators.clutter import sources
+
     monkeypatch.setenv("RVB_SOURCES", str(tmp_path))
-    monkeypatch.setenv("HOME", str(tmp_path))
-    try:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(sources, "DEBIAN_DIRS", {})
+    monkeypatch.setattr(sources, "_LOADED", {})            # sources loaded by earlier tests are not found here
+    with pytest.raises(HarnessError) as caught:
         suite.data_spec("clutter", "quick", 8, "test").plan(tmp_path)
-    except HarnessError as exc:
-        assert str(exc).startswith("quick/clutter/8/test: ") and "\n" not in str(exc)
+    assert str(caught.value).startswith("quick/clutter/8/test: ") and "\n" not in str(caught.value)
+    assert "mnist" in str(caught.value)
 
 
 def test_cli_data_prepare_and_list(tmp_path):

@@ -1,4 +1,4 @@
-"""End to end on quick maze sets with tiny models written in tests/test_harness_models.py."""
+"""End to end on quick maze sets with tiny models written in tests/model_sources.py."""
 import json
 import sys
 from pathlib import Path
@@ -9,7 +9,7 @@ import torch
 from click.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).parent))
-import test_harness_models as models  # noqa: E402
+import model_sources as models  # noqa: E402
 
 from benchmark import contract, suite  # noqa: E402
 from benchmark.cli import main  # noqa: E402
@@ -255,3 +255,23 @@ def test_limit_scores_a_prefix_and_the_board_refuses_it(tmp_path, data_root):
     assert res["grid"]["rows"][0]["mean"] == pytest.approx([float(np.mean(solved_at <= t)) for t in range(1, 5)])
     with pytest.raises(ResultsError, match="evaluated on 7 samples, the suite has 200"):
         check_data(res, data_root)
+
+
+def test_printed_lines_say_what_was_scored(tmp_path, data_root):
+    model = models.write(tmp_path, "tiny_rnn", models.RECURRENT)
+    (tmp_path / "board.json").write_text(json.dumps({"format": "recurrent-vision-bench/leaderboard",
+                                                     "format_version": 1, "entries": []}))
+    code, text = run_cli("evaluate", model, "--task", "mazes", "--quick", "--difficulties", "9,11", "--steps", "1:4",
+                         "--train-steps", "6", "--budget-rule", "fixed:7", "--data-root", data_root,
+                         "--out", tmp_path / "r.json", "--n-boot", "20", "--quiet", "--threads", "1",
+                         "--board", tmp_path / "board.json")
+    assert code == 0, text
+    assert "in-distribution: not scored (the training budget, 6 steps, is not in the step grid (1, 2, 3, 4); " \
+           "add it to --steps)" in text
+    assert "label-free" in text and text.count("at 4 steps (the rule's 7 is not in the grid; nearest)") == 2
+    res = rs.load(tmp_path / "r.json")
+    assert [(r["steps"], r["rule_steps"]) for r in res["derived"]["label_free"]["per_difficulty"]] == [(4, 7), (4, 7)]
+    code, text = run_cli("evaluate", model, "--task", "mazes", "--quick", "--difficulties", "11", "--steps", "1:4",
+                         "--train-difficulty", "9", "--data-root", data_root, "--out", tmp_path / "s.json",
+                         "--n-boot", "20", "--quiet", "--threads", "1", "--board", tmp_path / "board.json")
+    assert code == 0 and "not scored (the training difficulty 9 is not among the evaluated 11)" in text

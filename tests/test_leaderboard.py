@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).parent))
-import test_harness_models as models  # noqa: E402
+import model_sources as models  # noqa: E402
 
 from benchmark import suite  # noqa: E402
 from benchmark.cli import main  # noqa: E402
@@ -134,9 +134,31 @@ def test_bad_files_are_one_line_exit_2(env, tmp_path):
 
 
 def test_public_board_is_valid_and_real():
+    from generators.atomic import dumps
+
     data = lb.load_board(lb.PUBLIC_BOARD)
-    for e in data["entries"]:
-        assert e["results_sha256"] and e["datasets"]
+    assert lb.board_problems(data) == []
+    assert data["entries"] == sorted(data["entries"], key=lambda e: (e["task"], e["sets"], e["id"]))
+    assert lb.PUBLIC_BOARD.read_text() == dumps(data)          # written by submit, not by hand
+
+
+def test_board_problems_find_entries_that_are_not_real(env):
+    _, _, res = env
+    good = lb.make_entry(res["RECURRENT"])
+    assert lb.entry_problems(good) == []
+    board = {"entries": [good, copy.deepcopy(good)]}
+    assert lb.board_problems(board) == [f"entry id {good['id']} is used 2 times"]
+    other_data = copy.deepcopy(good)
+    other_data["datasets"]["9"] = "0" * 64
+    assert "dataset quick/mazes/9/test is not the suite's pinned test set" in lb.entry_problems(other_data)[0]
+    fewer = copy.deepcopy(good)
+    del fewer["datasets"]["17"]
+    assert "no score at difficulties 17" in lb.entry_problems(fewer)[0]
+    renamed = {**good, "weights_sha256": "f" * 64}
+    assert "id does not follow" in lb.entry_problems(renamed)[0]
+    inflated = copy.deepcopy(good)
+    inflated["label_free"]["scores"]["9"] = 1.5
+    assert lb.entry_problems(inflated) == [f"entry {good['id']} (recurrent, mazes, quick sets): a score outside [0, 1]"]
 
 
 def test_results_written_by_evaluate_validate_against_schema(env):
@@ -185,3 +207,38 @@ def test_submit_checks_pinned_hashes_without_local_data(env, tmp_path):
     _, _, res = env
     entry = lb.submit(save(tmp_path, res["RECURRENT"]), tmp_path / "b.json", tmp_path / "no-data-here")
     assert entry["datasets"]["9"] == lb.pinned_manifests()["quick/mazes/9/test"]
+
+
+def test_submit_killed_while_writing_leaves_the_old_board_or_the_new_one(env, tmp_path):
+    """SIGKILL of `bench submit` the moment its temporary board file appears, then a whole run."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from generators.atomic import write_json_atomic
+
+    _, root, res = env
+    board = tmp_path / "board.json"
+    entry = lb.make_entry(res["FEEDFORWARD"])
+    # A large board (about 10 MB) keeps the write open long enough to be caught in the middle.
+    filler = [{**entry, "id": f"{k:016x}", "results_sha256": f"{k:064x}", "name": f"filler{k}"} for k in range(3000)]
+    write_json_atomic(board, {**lb.empty_board(), "entries": filler})
+    old = board.read_bytes()
+    results = save(tmp_path, res["RECURRENT"])
+    cmd = [sys.executable, "-m", "benchmark.cli", "submit", str(results), "--board", str(board), "--data-root", str(root)]
+
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while proc.poll() is None and not list(tmp_path.glob(".board.json.tmp-*")) and time.time() < deadline:
+        time.sleep(0.0005)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "the submit ended before it could be killed mid-write"
+    assert board.read_bytes() == old                           # killed mid-write: the old board, whole
+    for leftover in tmp_path.glob(".board.json.tmp-*"):
+        leftover.unlink()
+
+    assert subprocess.run(cmd, capture_output=True).returncode == 0
+    new = json.loads(board.read_text())
+    assert len(new["entries"]) == len(filler) + 1 and any(e["name"] == "recurrent" for e in new["entries"])

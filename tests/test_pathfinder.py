@@ -220,6 +220,17 @@ def test_bad_input_is_one_line_exit_2_nothing_written(tmp_path, args, option, wo
     assert not out.exists()
 
 
+def test_odd_count_is_refused_and_every_shard_is_exactly_balanced(tmp_path):
+    result = run_cli("--length", 6, "-n", 5, "--size", 100, "--out", tmp_path / "odd")
+    assert result.exit_code == 2 and "'-n': 5 is odd" in result.output and not (tmp_path / "odd").exists()
+    out = tmp_path / "pf"
+    assert run_cli("--length", 6, "-n", 10, "--shard-size", 4, "--size", 100, "--out", out, "--quiet").exit_code == 0
+    from generators.shards import read_all
+
+    shards = sorted(out.glob("shard-*.h5"))
+    assert [int(read_all(f)["labels"].sum()) for f in shards] == [2, 2, 1]     # 4, 4, 2 images: half positive
+
+
 def test_cli_writes_a_verifiable_dataset_with_all_arrays(tmp_path):
     out = tmp_path / "pf"
     result = run_cli("--length", 6, "-n", 8, "--shard-size", 4, "--size", 100, "--out", out, "--quiet")
@@ -242,7 +253,9 @@ def test_audit_flags_a_planted_shortcut_and_passes_a_fair_set():
     plan = pf_plan(count=200, shard_size=200, length=6, size=100)
     arrays = plan.generate(np.arange(200))
     fair = score_cues(arrays, plan.params)
-    assert fair["accuracy"] and fair["tolerance"] > 0.02  # small set: three standard errors
+    assert fair["tolerance"] > 0.02                       # small set: three standard errors
+    assert fair["ok"], fair                               # no cue beats chance by more than that
+    assert len(fair["accuracy"]) >= 5 and fair["worst_cue"] in fair["accuracy"]
     leaky = dict(arrays)
     leaky["images"] = arrays["images"].copy()
     leaky["images"][arrays["labels"] == 1, 0, 0, 0] = 255  # a corner pixel tells the label

@@ -1,6 +1,7 @@
 """Training loops on quick maze data: loss goes down, exact resume, algorithms, CLI."""
 import json
 
+import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
@@ -151,7 +152,9 @@ def test_every_algorithm_gives_finite_gradients(algorithm):
                                                    torch.Generator().manual_seed(0))
     loss.backward()
     assert logits.shape == (3, 2, task.height, task.width)
-    assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
+    grads = {name: p.grad for name, p in model.named_parameters()}
+    assert all(g is not None for g in grads.values()), [n for n, g in grads.items() if g is None]
+    assert all(torch.isfinite(g).all() and g.abs().sum() > 0 for g in grads.values())
     assert ("lcp" in stats) == (algorithm in ("crbp", "cbptt"))
     if algorithm == "progressive":
         assert 0 <= stats["progressive_n"] < 4 and 1 <= stats["progressive_k"] <= 4 - stats["progressive_n"]
@@ -213,4 +216,74 @@ def test_every_mazes_baseline_trains_with_its_recipe(tmp_path, data_root, name):
     cfg = TrainConfig(model=name, task="mazes", sets="quick", epochs=1, batch_size=8, limit_batches=1, val_limit=8,
                       data_root=data_root, device="cpu", evaluate=False, out=tmp_path / name, progress=False)
     summary = train(cfg)
-    assert summary["history"][0]["train_loss"] is not None
+    from benchmark.training.recipes import recipe_for
+
+    assert summary["algorithm"] == recipe_for(name, "mazes").algorithm
+    assert np.isfinite(summary["history"][0]["train_loss"])
+    torch.manual_seed(cfg.seed)
+    start = contract.build(contract.load_source(f"baselines:{name}"), suite.get("mazes").info()).state_dict()
+    trained = torch.load(summary["weights"], weights_only=True)
+    learned = [k for k in start if "running_" not in k and "num_batches" not in k]     # not norm statistics
+    assert any(not torch.equal(start[k], trained[k]) for k in learned)                # one step moved the weights
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate", "remove"])
+def test_a_shard_damaged_during_training_stops_it_and_resume_works_once_it_is_back(tmp_path, data_root, damage):
+    import shutil
+
+    root = tmp_path / "data"
+    shutil.copytree(data_root, root)
+    kw = dict(epochs=2, limit_batches=3, val_limit=16)
+    whole = train(config(tmp_path, root, out=tmp_path / "whole", **kw))
+    shard = suite.DataSpec("mazes", "quick", 9, "train").plan(root).out / "shard-00000.h5"
+    saved = shard.read_bytes()
+
+    import h5py
+
+    with h5py.File(shard) as f:
+        info = f["images"].id.get_chunk_info(0)
+
+    def damage_after_epoch_1(msg):
+        if not msg.startswith("epoch 1/2"):
+            return
+        if damage == "flip":                   # same size, still decodes: only the manifest's sha256 tells
+            damaged = bytearray(saved)
+            damaged[info.byte_offset + info.size // 2] ^= 0x04
+            shard.write_bytes(bytes(damaged))
+        elif damage == "truncate":
+            shard.write_bytes(saved[: len(saved) // 2])
+        else:
+            shard.unlink()
+
+    with pytest.raises(HarnessError) as caught:
+        train(config(tmp_path, root, out=tmp_path / "run", echo=damage_after_epoch_1, **kw))
+    message = str(caught.value)
+    assert "\n" not in message and str(shard) in message and "benchgen verify" in message
+    checkpoint = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)
+    assert checkpoint["epoch"] == 1 and not (tmp_path / "run" / "model.pt").exists()
+    shard.write_bytes(saved)                                   # the data is back
+    resumed = train(config(tmp_path, root, out=tmp_path / "run", **kw))
+    a, b = torch.load(whole["weights"], weights_only=True), torch.load(resumed["weights"], weights_only=True)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_second_run_into_the_same_folder_is_refused_while_the_first_holds_it(tmp_path, data_root):
+    import subprocess
+    import sys
+
+    out = tmp_path / "run"
+    out.mkdir()
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import fcntl, sys, time\n"
+        f"f = open({str(out / tl.LOCK)!r}, 'a+'); fcntl.flock(f, fcntl.LOCK_EX); f.write('pid 4242'); f.flush()\n"
+        "print('held', flush=True); time.sleep(60)")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(HarnessError, match=r"another bench train is using this run folder \(pid 4242\)"):
+            train(config(tmp_path, data_root, out=out, limit_batches=1))
+        assert sorted(p.name for p in out.iterdir()) == [tl.LOCK]     # nothing written by the refused run
+    finally:
+        holder.kill()
+        holder.wait()
+    summary = train(config(tmp_path, data_root, out=out, limit_batches=1))      # free again once it is gone
+    assert summary["history"]

@@ -61,6 +61,7 @@ class DataSpec:
     regime: str
     difficulty: int
     split: str
+    seed: int = None          # another base seed: a fresh set of the same parameters (re-scoring)
 
     @property
     def spec(self):
@@ -68,7 +69,8 @@ class DataSpec:
 
     @property
     def key(self):
-        return f"{self.regime}/{self.task}/{self.difficulty}/{self.split}"
+        key = f"{self.regime}/{self.task}/{self.difficulty}/{self.split}"
+        return key if self.seed is None else f"{key}@seed{self.seed}"
 
     def plan(self, data_root=DEFAULT_DATA_ROOT):
         spec = self.spec
@@ -76,9 +78,11 @@ class DataSpec:
             params = spec.make_params(self.difficulty)
         except (DatasetError, ValueError) as exc:
             raise HarnessError(f"{self.key}: {exc}") from None
-        plan = engine.Plan(task_name=spec.generator, params=params, split=self.split, seed=spec.seed,
+        seed = spec.seed if self.seed is None else self.seed
+        plan = engine.Plan(task_name=spec.generator, params=params, split=self.split, seed=seed,
                            count=spec.count(self.regime, self.split, self.difficulty))
-        out = Path(data_root) / self.regime / self.task / plan.variant / self.split
+        fresh = () if self.seed is None else (f"fresh-seed{self.seed}",)
+        out = Path(data_root).joinpath(*fresh) / self.regime / self.task / plan.variant / self.split
         return engine.Plan(**{**plan.__dict__, "out": out})
 
 

@@ -5,10 +5,14 @@ Everything random is seeded from ``seed`` (model initialisation, batch order per
 the progressive loss's draws per batch), so an interrupted run resumed from its last
 checkpoint continues exactly as an uninterrupted one (on the same device).
 """
+import contextlib
 import dataclasses
+import fcntl
 import json
 import math
+import os
 import resource
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +35,7 @@ CHECKPOINT = "checkpoint.pt"
 WEIGHTS = "model.pt"
 LOG = "log.jsonl"
 RESULTS = "results.json"
+LOCK = ".lock"
 
 
 @dataclass
@@ -283,8 +288,43 @@ def validate(model, ds, steps, loss_fn, metric, device, batch_size, amp, limit=N
 
 
 def train(config):
-    """Train (or resume) one model; returns a summary dict (paths, history, results)."""
+    """Train (or resume) one model; returns a summary dict (paths, history, results).
+
+    The run folder is held for the whole run: a second ``train`` into it is refused."""
     run = resolve(config)
+    with _exclusive(run.out):
+        return _train(run)
+
+
+@contextlib.contextmanager
+def _exclusive(folder):
+    """Hold ``folder/.lock`` (an flock, released by the system even if the process is killed)."""
+    folder = Path(folder)
+    created = not folder.exists()
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / LOCK, "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip() or "another process"
+            raise HarnessError(f"{folder}: another bench train is using this run folder ({holder}); "
+                               "wait for it to end or choose another --out") from None
+        f.seek(0)
+        f.truncate()
+        f.write(f"pid {os.getpid()}")
+        f.flush()
+        try:
+            yield
+        except BaseException:
+            if created and [p.name for p in folder.iterdir()] == [LOCK]:
+                shutil.rmtree(folder)          # a run that failed before writing anything leaves no folder
+            raise
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _train(run):
     c, recipe, device = run.config, run.recipe, run.device
     echo = c.echo or (lambda msg: None)
     model, steps = _build(run)
@@ -327,6 +367,10 @@ def train(config):
                 log.write("time_limit", epochs_done=epoch, minutes=round((t0 - began) / 60, 2))
                 echo(f"stopping after epoch {epoch}: --max-minutes {c.max_minutes} would be exceeded")
                 break
+        # A shard changed since the run started (removed, truncated, replaced) stops it here,
+        # with the last checkpoint intact; one stat per shard when nothing changed.
+        train_ds.check()
+        val_ds.check()
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(device)
         batches = _batches(len(train_ds), batch_size, c.seed, epoch, c.limit_batches)

@@ -47,6 +47,9 @@ def pathfinder_command(length, preset, size, markers, canvas, padding, paddle_le
     mask of the contour under the first marker are stored for every image."""
     from .task import ParamError, make_params, probe
 
+    if common["count"] % 2:
+        raise click.BadParameter(f"{common['count']} is odd; PathFinder sets hold exactly half positives, "
+                                 "so the sample count must be even", param_hint="'-n'")
     if common.get("shard_size") is not None and common["shard_size"] % 2:
         raise click.BadParameter(f"{common['shard_size']} is odd; PathFinder shards hold exactly half positives, "
                                  "so the shard size must be even", param_hint="'--shard-size'")
