@@ -59,6 +59,10 @@ class ShardDataset(torch.utils.data.Dataset):
     def __len__(self):
         return self.count
 
+    def part(self, indices):
+        """The samples at ``indices`` (a view that keeps ``target``)."""
+        return _Part(self, [int(i) for i in indices])
+
     def check(self):
         """Check the shards against the manifest again (stamp: only changed files are hashed)."""
         try:
@@ -99,6 +103,12 @@ class ShardDataset(torch.utils.data.Dataset):
             rng = np.random.default_rng([self.seed, self.epoch, int(index)])
             x, y = self.transform(x, y, rng)
         return x, y
+
+
+class _Part(torch.utils.data.Subset):
+    @property
+    def target(self):
+        return self.dataset.target
 
 
 def loader(dataset, batch_size, shuffle=False, num_workers=0, seed=0, **kwargs):

@@ -18,7 +18,7 @@ import torch
 from generators.version import __version__ as package_version
 
 from . import budgets as bud
-from . import contract, metrics, suite
+from . import contract, distributed, metrics, suite
 from .data import ShardDataset, loader
 from .devices import resolve_device
 from .errors import ContractError, HarnessError
@@ -144,14 +144,22 @@ def _evaluate(config):
     timer = _Timer(device)
     per_difficulty, datasets, samples = [], [], {}
     batch_size = config.batch_size or (256 if use_cuda else 32)
-    for d in config.difficulties:
-        data = dataclasses.replace(suite.data_spec(config.task, config.sets, d, "test"), seed=config.test_seed)
-        folder = suite.ensure(data, config.data_root, workers=config.generate_workers)
+    # Under torchrun every rank scores whole batches (block k to rank k mod N) and the
+    # per-sample scores are gathered: the grid is the one-process grid.
+    ranks = distributed.current()
+    sets = [dataclasses.replace(suite.data_spec(config.task, config.sets, d, "test"), seed=config.test_seed)
+            for d in config.difficulties]
+    folders = _shared_sets(sets, config, ranks)
+    for d, data, folder in zip(config.difficulties, sets, folders):
         ds = ShardDataset(folder, target=spec.target, limit=config.limit, verify="always")
         datasets.append({"difficulty": d, "split": "test", "key": data.key, "count": len(ds),
                          "manifest_sha256": suite.manifest_hash(data, config.data_root)})
+        block = batch_size
+        mine = ds if ranks.world == 1 else ds.part(ranks.blocks(len(ds), block))
         scores, conf, extra, batch_size = _run_difficulty(
-            model, ds, steps, metric, secondary, device, batch_size, amp, channels_last, timer, config)
+            model, mine, steps, metric, secondary, device, batch_size, amp, channels_last, timer, config)
+        if ranks.world > 1:
+            scores, conf, extra = _gathered(ranks, (scores, conf, extra), len(ds), block)
         samples[d] = (scores, conf)
         per_difficulty.append((d, scores, conf, extra))
 
@@ -181,6 +189,23 @@ def _evaluate(config):
         },
     }
     return results, samples
+
+
+def _shared_sets(sets, config, ranks):
+    """Rank 0 generates the missing test sets, then every rank opens them."""
+    if ranks.main:
+        folders = [suite.ensure(data, config.data_root, workers=config.generate_workers) for data in sets]
+    ranks.barrier()
+    return folders if ranks.main else [suite.ensure(data, config.data_root) for data in sets]
+
+
+def _gathered(ranks, arrays, n, block):
+    """Every rank's (scores, confidence, extra metrics) joined back in sample order."""
+    parts = ranks.gather(arrays)
+    scores = ranks.unblock([p[0] for p in parts], n, block)
+    conf = ranks.unblock([p[1] for p in parts], n, block)
+    extra = {k: ranks.unblock([p[2][k] for p in parts], n, block) for k in arrays[2]}
+    return scores, conf, extra
 
 
 def _run_difficulty(model, ds, steps, metric, secondary, device, batch_size, amp, channels_last, timer, config):

@@ -90,6 +90,29 @@ def preview_command(root, count, out):
     click.echo(str(out))
 
 
+# Commands that generate a dataset (the ones ``benchgen plan`` describes).
+GENERATORS = ("mazes", "pathfinder", "clutter")
+
+
+@main.command("plan", context_settings={"ignore_unknown_options": True, "allow_extra_args": True,
+                                       "help_option_names": []})
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+@click.pass_context
+def plan_command(ctx, command):
+    """What a generator command would make, as JSON, without making it: shards, samples per
+    shard, bytes, and the --shard-range of each array task (--array-tasks N).
+
+    Example: benchgen plan mazes --size 9 -n 50000 --array-tasks 8
+    """
+    if not command or command[0] in ("-h", "--help"):
+        click.echo(ctx.get_help())
+        return
+    if command[0] not in GENERATORS or command[0] not in main.commands:
+        raise click.UsageError(f"{command[0]!r} is not a generator command; plan one of: "
+                               f"{', '.join(sorted(c for c in main.commands if c in GENERATORS))}")
+    main.main(list(command), prog_name="benchgen plan", obj={"plan_only": True}, standalone_mode=False)
+
+
 # Each task's commands live in its own folder (``generators/<task>/command.py``, exposing
 # ``COMMANDS``); a task folder that is absent simply adds no command.
 COMMAND_MODULES = ("generators.mazes.command", "generators.pathfinder.command", "generators.clutter.command")

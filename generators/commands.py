@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from . import engine
+from . import cluster, engine
+from .atomic import dumps
 from .codecs import CODECS, DEFAULT_CODEC
 from .errors import DatasetError
 from .progress import progress_bar
@@ -46,6 +47,19 @@ def generation_options(f):
         click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
                      help="Dataset folder (default data/<task>/<variant>/<split>)."),
         click.option("--quiet", is_flag=True, help="No progress bar."),
+        click.option("--executor", type=click.Choice(cluster.EXECUTORS), default=None,
+                     help="Run the shards as a job array through submitit: 'slurm', or 'local' processes "
+                          "(needs the [cluster] extra). Default: here, in this process and its --workers."),
+        click.option("--slurm", "slurm", is_flag=True, help="Same as --executor slurm."),
+        click.option("--array-tasks", type=click.IntRange(min=1), default=cluster.DEFAULT_TASKS, show_default=True,
+                     help="Array tasks the shards are dealt to (contiguous blocks; at most one per shard)."),
+        click.option("--slurm-array-parallelism", type=click.IntRange(min=1), default=None,
+                     help="Array tasks running at once on Slurm."),
+        click.option("--slurm-partition", default=None, help="Slurm partition."),
+        click.option("--slurm-time", type=click.FloatRange(min=1), default=60, show_default=True,
+                     help="Time limit of one array task, minutes."),
+        click.option("--max-retries", type=click.IntRange(min=0), default=2, show_default=True,
+                     help="Resubmissions of failed array tasks (each makes only its missing shards)."),
     ]
     for option in reversed(options):
         f = option(f)
@@ -65,8 +79,11 @@ def check_common(count, split, seed, shard_size, workers):
         raise click.BadParameter(f"{workers} is not allowed; must be >= 1", param_hint="'--workers'")
 
 
-def run_generation(task_name, params, count, split, seed, shard_size, workers, shard_range, codec, out, quiet):
-    """Validate everything, then generate; no file is touched before validation passes."""
+def run_generation(task_name, params, count, split, seed, shard_size, workers, shard_range, codec, out, quiet,
+                   executor=None, slurm=False, array_tasks=cluster.DEFAULT_TASKS, slurm_array_parallelism=None,
+                   slurm_partition=None, slurm_time=60, max_retries=2):
+    """Validate everything, then generate (or, under ``benchgen plan``, describe what would be
+    made); no file is touched before validation passes."""
     check_common(count, split, seed, shard_size, workers)
     shard_size = shard_size or engine.default_shard_size(task_name, params)
     plan = engine.Plan(task_name=task_name, params=params, split=split, seed=seed, count=count,
@@ -83,6 +100,16 @@ def run_generation(task_name, params, count, split, seed, shard_size, workers, s
         engine.check_folder(plan)
     except DatasetError as exc:
         raise click.UsageError(str(exc))
+    if (click.get_current_context().obj or {}).get("plan_only"):
+        click.echo(dumps(cluster.describe(plan, array_tasks)), nl=False)
+        return
+    executor = "slurm" if slurm else executor
+    if executor:
+        if rng:
+            raise click.BadParameter("a job array makes every shard; leave out --shard-range", param_hint="'--executor'")
+        _run_array(plan, executor, array_tasks, slurm_array_parallelism, slurm_partition, slurm_time, max_retries,
+                   workers, quiet)
+        return
     total = sum(plan.shard_bounds(k)[1] for k in range(*(rng or (0, plan.n_shards))))
     with progress_bar(total, f"{task_name} {plan.variant} {split}", enabled=not quiet) as update:
         manifest = engine.run(plan, workers=workers, shard_range=rng, progress=update)
@@ -90,6 +117,19 @@ def run_generation(task_name, params, count, split, seed, shard_size, workers, s
         f"incomplete ({len(manifest['shards'])}/{plan.n_shards} shards; run the other shard ranges)"
     if not quiet:
         click.echo(f"{out}: {manifest['count']} samples, {state}")
+
+
+def _run_array(plan, kind, tasks, parallelism, partition, minutes, retries, workers, quiet):
+    echo = (lambda msg: None) if quiet else (lambda msg: click.echo(msg, err=True))
+    logs = Path(f"{plan.out}.submitit")
+    try:
+        ex = cluster.executor(kind, logs, minutes=minutes, partition=partition, parallelism=parallelism, cpus=workers)
+        manifest = cluster.run_array(plan, ex, tasks=tasks, retries=retries, workers=workers, echo=echo)
+    except DatasetError as exc:
+        raise click.ClickException(str(exc))
+    if not quiet:
+        click.echo(f"{plan.out}: {manifest['count']} samples, "
+                   f"{'complete' if manifest['complete'] else 'incomplete'} (logs in {logs})")
 
 
 def user_errors(f):

@@ -118,16 +118,18 @@ def _make_shard(args):
     return k, digest, retries
 
 
-def _pool_context():
+def _pool_context(method=None):
     # fork shares the parent's compiled numba kernels; elsewhere spawn is the safe choice.
-    method = "fork" if sys.platform.startswith("linux") else "spawn"
+    method = method or ("fork" if sys.platform.startswith("linux") else "spawn")
     return multiprocessing.get_context(method)
 
 
-def run(plan, workers=1, shard_range=None, progress=None):
+def run(plan, workers=1, shard_range=None, progress=None, start_method=None):
     """Make the missing shards of ``shard_range`` (default all); finalise when all exist.
 
     ``progress(n_samples)`` is called as shards complete. Returns the manifest dict.
+    ``start_method`` of the worker processes: fork by default on Linux; a process that
+    runs threads (a job runner's) needs 'forkserver' or 'spawn', as a fork there can hang.
     """
     check_folder(plan)
     out = Path(plan.out)
@@ -143,7 +145,7 @@ def run(plan, workers=1, shard_range=None, progress=None):
             results = map(_make_shard, [(plan, k) for k in todo])
             _collect(plan, state, results, progress)
         else:
-            with _pool_context().Pool(min(workers, len(todo))) as pool:
+            with _pool_context(start_method).Pool(min(workers, len(todo))) as pool:
                 _collect(plan, state, pool.imap_unordered(_make_shard, [(plan, k) for k in todo]), progress)
     return finalise(plan, state)
 

@@ -27,7 +27,8 @@ def _parse(parser, text):
 @click.option("--algorithm", type=click.Choice(["bptt", "progressive", "rbp", "crbp", "cbptt"]), default=None,
               help="Default: the recipe's (C-RBP for hGRU, progressive for DT-R, BPTT otherwise).")
 @click.option("--epochs", type=int, default=None, help="Default: the recipe's.")
-@click.option("--batch-size", type=int, default=None, help="Default: the recipe's.")
+@click.option("--batch-size", type=int, default=None,
+              help="The global batch (default: the recipe's); under torchrun it is split over the ranks.")
 @click.option("--lr", type=float, default=None, help="Learning rate (default: the recipe's).")
 @click.option("--warmup-epochs", type=float, default=None, help="Linear warmup epochs (default: the recipe's).")
 @click.option("--lcp-weight", type=float, default=None, help="Lipschitz penalty weight (default 10).")
@@ -67,6 +68,8 @@ def train_command(model, task, difficulty, steps, algorithm, epochs, batch_size,
 
     Checkpoints after every epoch into --out; running the same command again resumes.
     Writes log.jsonl, checkpoint.pt, model.pt (weights) and results.json (+ plot).
+    Several processes: torchrun --nproc_per_node N $(which bench) train ... (DDP; NCCL on
+    CUDA, gloo on CPU); the same global batches as one process, rank 0 writes every file.
     """
     from .. import suite
     from .loop import TrainConfig, train
@@ -88,7 +91,10 @@ def train_command(model, task, difficulty, steps, algorithm, epochs, batch_size,
         summary = train(config)
     except HarnessError as exc:
         raise _InputError(str(exc)) from None
-    click.echo(summary["results"] or summary["weights"])
+    from ..distributed import current
+
+    if current().main:                    # under torchrun, rank 0 speaks for the run
+        click.echo(summary["results"] or summary["weights"])
 
 
 COMMANDS = [train_command]

@@ -24,7 +24,7 @@ from generators import engine
 from generators.atomic import replacing
 from generators.progress import progress_bar
 
-from .. import contract, metrics, suite
+from .. import contract, distributed, metrics, suite
 from ..data import ShardDataset
 from ..devices import resolve_device
 from ..errors import HarnessError
@@ -200,15 +200,17 @@ def _identity(run, steps):
 
 
 class Log:
-    """JSON lines appended to ``log.jsonl`` (one object per event, flushed each time)."""
+    """JSON lines appended to ``log.jsonl`` (one object per event, flushed each time); with no
+    path (ranks other than 0) nothing is written."""
 
     def __init__(self, path):
-        self.path = Path(path)
+        self.path = Path(path) if path is not None else None
 
     def write(self, event, **fields):
         record = {"event": event, "time": round(time.time(), 3), **fields}
-        with open(self.path, "a") as f:
-            f.write(json.dumps(record, sort_keys=True) + "\n")
+        if self.path is not None:
+            with open(self.path, "a") as f:
+                f.write(json.dumps(record, sort_keys=True) + "\n")
         return record
 
 
@@ -271,29 +273,61 @@ def _train_prefix(data, c):
     return out
 
 
-def validate(model, ds, steps, loss_fn, metric, device, batch_size, amp, limit=None):
-    """Mean loss and mean metric of ``model`` at ``steps`` on (the first ``limit`` of) ``ds``."""
+def validate(model, ds, steps, loss_fn, metric, device, batch_size, amp, limit=None, ranks=distributed.Ranks()):
+    """Mean loss and mean metric of ``model`` at ``steps`` on (the first ``limit`` of) ``ds``.
+
+    Over several ranks each takes whole batches (those one process would form) and the
+    per-sample scores are gathered, so the metric is the one-process metric."""
     model.eval()
     n = min(len(ds), limit or len(ds))
+    mine = ranks.blocks(n, batch_size)
     total_loss, scores = 0.0, []
     with torch.no_grad(), _autocast(device, amp):
-        for lo in range(0, n, batch_size):
-            x, y = _stack(ds, range(lo, min(n, lo + batch_size)))
+        for lo in range(0, len(mine), batch_size):
+            x, y = _stack(ds, mine[lo:lo + batch_size])
             x, y = x.to(device), y.to(device)
             logits = model(x, steps) if getattr(model, "recurrent", True) else model(x)
             total_loss += float(loss_fn(logits, y, x)) * len(x)
             scores.append(metric(metrics.predictions(logits).cpu(), y.cpu(), x.cpu()))
     model.train()
-    return total_loss / n, float(np.concatenate(scores).mean())
+    local = np.concatenate(scores) if scores else np.zeros(0)
+    parts = ranks.gather((total_loss, local))
+    return sum(p[0] for p in parts) / n, float(ranks.unblock([p[1] for p in parts], n, batch_size).mean())
+
+
+class _Step(torch.nn.Module):
+    """One batch's training loss as a module's forward, so DistributedDataParallel sees (and
+    all-reduces the gradients of) every parameter the algorithm uses."""
+
+    def __init__(self, model, loss_fn, algorithm, steps, recipe):
+        super().__init__()
+        self.model, self.loss_fn, self.algorithm, self.steps, self.recipe = model, loss_fn, algorithm, steps, recipe
+
+    def forward(self, x, y, generator):
+        return algorithms.training_loss(self.model, x, y, self.loss_fn, self.algorithm, self.steps, self.recipe,
+                                        generator)
 
 
 def train(config):
     """Train (or resume) one model; returns a summary dict (paths, history, results).
 
-    The run folder is held for the whole run: a second ``train`` into it is refused."""
+    The run folder is held for the whole run: a second ``train`` into it is refused. Under
+    torchrun the processes train one model with DistributedDataParallel: the same global
+    batches as one process, each rank a slice of every batch; rank 0 writes every file."""
     run = resolve(config)
-    with _exclusive(run.out):
-        return _train(run)
+    ranks = distributed.from_environment(cuda=run.device.type == "cuda")
+    if ranks.world > 1 and run.device.type == "cuda":
+        run = dataclasses.replace(run, device=torch.device("cuda", ranks.local))
+    with contextlib.ExitStack() as stack:
+        problem = None
+        if ranks.main:
+            try:
+                stack.enter_context(_exclusive(run.out))
+            except HarnessError as exc:
+                problem = exc
+        if ranks.agree(problem is not None):
+            raise problem or HarnessError(f"{run.out}: rank 0 could not hold the run folder")
+        return _train(run, ranks)
 
 
 @contextlib.contextmanager
@@ -324,49 +358,72 @@ def _exclusive(folder):
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def _train(run):
+def _shared_data(run, ranks):
+    """Rank 0 generates what is missing, then every rank opens the sets."""
+    if ranks.main:
+        sets = _data(run)
+    ranks.barrier()
+    return sets if ranks.main else _data(run)
+
+
+def _wrap(model, step, ranks, device):
+    """The module whose forward gives the loss: DDP around it over several ranks."""
+    if ranks.world == 1:
+        return step
+    return torch.nn.parallel.DistributedDataParallel(step, device_ids=[device.index] if device.type == "cuda" else None)
+
+
+def _train(run, ranks):
     c, recipe, device = run.config, run.recipe, run.device
-    echo = c.echo or (lambda msg: None)
+    echo = (c.echo or (lambda msg: None)) if ranks.main else (lambda msg: None)
     model, steps = _build(run)
-    train_ds, val_ds = _data(run)
+    if ranks.world > 1 and device.type == "cuda":
+        model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)     # one set of batch statistics
+    train_ds, val_ds = _shared_data(run, ranks)
     loss_fn = losses.LOSSES[losses.default_loss(c.task, run.info.output)]
     metric = metrics.METRICS[run.spec.metric]
     batch_size = min(recipe.batch_size, len(train_ds))
+    if batch_size % ranks.world:
+        raise HarnessError(f"batch size {batch_size} (the global batch) does not split over {ranks.world} ranks; "
+                           f"use a multiple of {ranks.world}")
     per_epoch = len(_batches(len(train_ds), batch_size, c.seed, 0, c.limit_batches))
     total = per_epoch * recipe.epochs
     opt = _optimizer(model, recipe)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _schedule(round(recipe.warmup_epochs * per_epoch), total))
+    step_module = _wrap(model, _Step(model, loss_fn, run.algorithm, steps, recipe), ranks, device)
 
-    run.out.mkdir(parents=True, exist_ok=True)
-    log = Log(run.out / LOG)
+    log = Log(run.out / LOG) if ranks.main else Log(None)
     identity = _identity(run, steps)
     start, history, step = 0, [], 0
     ckpt_path = run.out / CHECKPOINT
     if ckpt_path.exists():
-        start, step, history = _resume(ckpt_path, identity, model, opt, sched)
-        log.write("resume", epoch=start, step=step)
+        start, step, history, saved_ranks = _resume(ckpt_path, identity, model, opt, sched)
+        log.write("resume", epoch=start, step=step, ranks=ranks.world, checkpoint_ranks=saved_ranks)
         echo(f"{run.out}: resuming after epoch {start}")
+        if saved_ranks != ranks.world:
+            echo(f"the checkpoint was made with {saved_ranks} rank(s), this run has {ranks.world}: the same global "
+                 "batches follow, equal up to rounding (bit for bit only with the same number)")
     else:
         log.write("start", identity=identity, parameters=sum(p.numel() for p in model.parameters()),
                   train_count=len(train_ds), val_count=len(val_ds), batches_per_epoch=per_epoch,
-                  device=str(device))
+                  device=str(device), ranks=ranks.world)
 
     began = time.perf_counter()
     stopped_early = None
     for epoch in range(start, recipe.epochs):
         t0 = time.perf_counter()
-        if _past(c.stop_at):
+        if ranks.agree(_past(c.stop_at)):
             stopped_early = epoch
             log.write("time_limit", epochs_done=epoch, stop_at=c.stop_at)
             echo(f"stopping after epoch {epoch}: the stop time has passed")
             break
-        if c.max_minutes and history and epoch > start:
-            # The last epoch's duration predicts the next one's.
-            if (t0 - began) + history[-1]["seconds"] > 60 * c.max_minutes:
-                stopped_early = epoch
-                log.write("time_limit", epochs_done=epoch, minutes=round((t0 - began) / 60, 2))
-                echo(f"stopping after epoch {epoch}: --max-minutes {c.max_minutes} would be exceeded")
-                break
+        # The last epoch's duration predicts the next one's.
+        if ranks.agree(c.max_minutes and history and epoch > start and
+                       (t0 - began) + history[-1]["seconds"] > 60 * c.max_minutes):
+            stopped_early = epoch
+            log.write("time_limit", epochs_done=epoch, minutes=round((t0 - began) / 60, 2))
+            echo(f"stopping after epoch {epoch}: --max-minutes {c.max_minutes} would be exceeded")
+            break
         # A shard changed since the run started (removed, truncated, replaced) stops it here,
         # with the last checkpoint intact; one stat per shard when nothing changed.
         train_ds.check()
@@ -374,46 +431,14 @@ def _train(run):
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(device)
         batches = _batches(len(train_ds), batch_size, c.seed, epoch, c.limit_batches)
-        losses_seen, skipped = [], 0
-        # The batches are fixed by (seed, epoch) above; workers only read them.
-        batch_loader = torch.utils.data.DataLoader(train_ds, batch_sampler=[i.tolist() for i in batches],
-                                                   num_workers=c.num_workers, pin_memory=device.type == "cuda")
-        with progress_bar(len(batches), f"epoch {epoch + 1}/{recipe.epochs}", enabled=c.progress) as tick:
-            done = 0
-            for b, (x, y) in enumerate(batch_loader):
-                if _past(c.stop_at):
-                    break
-                done = b + 1
-                x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-                gen = torch.Generator().manual_seed(_mix(c.seed, epoch, b, 2))
-                with _autocast(device, c.amp):
-                    loss, _, stats = algorithms.training_loss(model, x, y, loss_fn, run.algorithm, steps, recipe, gen)
-                opt.zero_grad(set_to_none=True)
-                if not torch.isfinite(loss):
-                    skipped += 1                   # keep the weights; the log says how often
-                else:
-                    loss.backward()
-                    if recipe.clip_grad_norm:
-                        torch.nn.utils.clip_grad_norm_(model.parameters(), recipe.clip_grad_norm)
-                    opt.step()
-                    losses_seen.append(float(loss.detach()))
-                sched.step()
-                step += 1
-                if c.log_every and (b % c.log_every == 0 or b == len(batches) - 1):
-                    fields = {"epoch": epoch + 1, "batch": b, "step": step, "loss": float(loss.detach()),
-                              "lr": opt.param_groups[0]["lr"]}
-                    if "lcp" in stats:
-                        fields["lcp"] = stats["lcp"]
-                    if "neumann" in stats and "neumann_steps" in stats["neumann"]:
-                        fields["neumann_steps"] = stats["neumann"]["neumann_steps"]
-                    log.write("batch", **fields)
-                if tick:
-                    tick(1)
+        done, step, losses_seen, skipped = _epoch(step_module, opt, sched, train_ds, batches, ranks, run, epoch,
+                                                  step, log)
         if done == 0:                  # the stop time came before this epoch's first batch
             stopped_early = epoch
             log.write("time_limit", epochs_done=epoch, stop_at=c.stop_at)
             break
-        val_loss, val_metric = validate(model, val_ds, steps, loss_fn, metric, device, batch_size, c.amp, c.val_limit)
+        val_loss, val_metric = validate(model, val_ds, steps, loss_fn, metric, device, batch_size, c.amp, c.val_limit,
+                                        ranks)
         record = {"epoch": epoch + 1, "step": step, "batches": done, "samples": done * batch_size,
                   "partial": done < len(batches),
                   "train_loss": float(np.mean(losses_seen)) if losses_seen else None,
@@ -421,9 +446,10 @@ def _train(run):
                   "seconds": round(time.perf_counter() - t0, 3), **_memory(device)}
         history.append(record)
         log.write("epoch", **record)
-        _save_atomic({"identity": identity, "epoch": epoch + 1, "step": step, "history": history,
-                      "model": model.state_dict(), "optimizer": opt.state_dict(),
-                      "scheduler": sched.state_dict()}, ckpt_path)
+        if ranks.main:
+            _save_atomic({"identity": identity, "epoch": epoch + 1, "step": step, "history": history,
+                          "model": model.state_dict(), "optimizer": opt.state_dict(),
+                          "scheduler": sched.state_dict(), "ranks": ranks.world}, ckpt_path)
         train_loss = "n/a" if record["train_loss"] is None else f"{record['train_loss']:.4f}"
         echo(f"epoch {epoch + 1}/{recipe.epochs}: train loss {train_loss}, val loss {val_loss:.4f}, "
              f"val {run.spec.metric} {val_metric:.4f} (checkpoint saved)")
@@ -435,13 +461,63 @@ def _train(run):
             break
 
     weights = run.out / WEIGHTS
-    _save_atomic(model.state_dict(), weights)
+    if ranks.main:
+        _save_atomic(model.state_dict(), weights)
+    ranks.barrier()
     summary = {"out": str(run.out), "weights": str(weights), "history": history, "steps": steps,
                "algorithm": run.algorithm, "results": None, "stopped_after_epoch": stopped_early}
     if c.evaluate:
-        summary["results"] = str(_evaluate(run, steps, weights, log, model))
+        results = _evaluate(run, steps, weights, log, model, ranks)
+        summary["results"] = str(results) if results else None
     log.write("end", **{k: v for k, v in summary.items() if k != "history"})
     return summary
+
+
+def _epoch(step_module, opt, sched, train_ds, batches, ranks, run, epoch, step, log):
+    """One epoch of global batches, each rank training on its slice of every batch;
+    returns (batches done, global step, mean losses, skipped batches)."""
+    c, recipe, device = run.config, run.recipe, run.device
+    share = len(batches[0]) // ranks.world
+    mine = [b[ranks.rank * share:(ranks.rank + 1) * share].tolist() for b in batches]
+    # The batches are fixed by (seed, epoch); workers only read them.
+    loader = torch.utils.data.DataLoader(train_ds, batch_sampler=mine, num_workers=c.num_workers,
+                                         pin_memory=device.type == "cuda")
+    done, losses_seen, skipped = 0, [], 0
+    with progress_bar(len(batches), f"epoch {epoch + 1}/{recipe.epochs}", enabled=c.progress and ranks.main) as tick:
+        for b, (x, y) in enumerate(loader):
+            if ranks.agree(_past(c.stop_at)):
+                break
+            done = b + 1
+            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+            gen = torch.Generator().manual_seed(_mix(c.seed, epoch, b, 2))
+            with _autocast(device, c.amp):
+                loss, _, stats = step_module(x, y, gen)
+            opt.zero_grad(set_to_none=True)
+            # Every rank skips a batch whose loss is not finite on any (a lone backward would hang).
+            if ranks.agree(not torch.isfinite(loss)):
+                skipped += 1                   # keep the weights; the log says how often
+                mean_loss = float("nan")
+            else:
+                loss.backward()
+                if recipe.clip_grad_norm:
+                    torch.nn.utils.clip_grad_norm_(opt.param_groups[0]["params"] + sum(
+                        (g["params"] for g in opt.param_groups[1:]), []), recipe.clip_grad_norm)
+                opt.step()
+                mean_loss = ranks.mean(loss.detach())
+                losses_seen.append(mean_loss)
+            sched.step()
+            step += 1
+            if c.log_every and (b % c.log_every == 0 or b == len(batches) - 1):
+                fields = {"epoch": epoch + 1, "batch": b, "step": step, "loss": mean_loss,
+                          "lr": opt.param_groups[0]["lr"]}
+                if "lcp" in stats:
+                    fields["lcp"] = stats["lcp"]
+                if "neumann" in stats and "neumann_steps" in stats["neumann"]:
+                    fields["neumann_steps"] = stats["neumann"]["neumann_steps"]
+                log.write("batch", **fields)
+            if tick:
+                tick(1)
+    return done, step, losses_seen, skipped
 
 
 def _past(stop_at):
@@ -458,7 +534,7 @@ def _resume(path, identity, model, opt, sched):
     model.load_state_dict(state["model"])
     opt.load_state_dict(state["optimizer"])
     sched.load_state_dict(state["scheduler"])
-    return state["epoch"], state["step"], state["history"]
+    return state["epoch"], state["step"], state["history"], state.get("ranks", 1)
 
 
 def _memory(device):
@@ -477,8 +553,9 @@ def _standard(run):
     return c.sets == "standard" and all(v is None for v in overrides) and run.algorithm == default_algorithm
 
 
-def _evaluate(run, steps, weights, log, model):
-    """The harness's evaluation of the trained weights; results beside them."""
+def _evaluate(run, steps, weights, log, model, ranks=distributed.Ranks()):
+    """The harness's evaluation of the trained weights (split over the ranks); rank 0 writes
+    the results beside them and returns their path."""
     from .. import evaluate as ev
     from .. import outputs
 
@@ -491,6 +568,8 @@ def _evaluate(run, steps, weights, log, model):
                         name=f"{run.baseline or run.source.name} ({run.algorithm})",
                         generate_workers=c.generate_workers, num_workers=c.num_workers, limit=c.eval_limit)
     results, samples = ev.evaluate(cfg)
+    if not ranks.main:
+        return None
     path = run.out / RESULTS
     outputs.write_all(results, samples, path)
     log.write("results", path=str(path), derived=results.get("derived"))
