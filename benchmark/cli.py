@@ -143,17 +143,9 @@ def data_pin(task, quick, data_root):
 # --- preflight and evaluate ---------------------------------------------------------------
 
 def _task_info(task, train_difficulty, train_steps):
-    import dataclasses
-
     from . import suite
 
-    spec = suite.get(task)
-    d = train_difficulty if train_difficulty is not None else spec.default_train
-    if d not in spec.train_difficulties:
-        raise HarnessError(f"train difficulty {d} is not a {task} training set; allowed: "
-                           f"{', '.join(map(str, spec.train_difficulties))}")
-    info = spec.info(d)
-    return dataclasses.replace(info, train_steps=train_steps) if train_steps else info
+    return suite.train_info(task, train_difficulty, train_steps)
 
 
 def _model_argument(f):
@@ -387,7 +379,7 @@ def leaderboard_command(board, html_dir):
 
 
 # Commands of other parts (training: benchmark/training/command.py) live in their own modules.
-COMMAND_MODULES = ("benchmark.training.command",)
+COMMAND_MODULES = ("benchmark.training.command", "benchmark.analysis.command")
 
 
 def _add_commands():

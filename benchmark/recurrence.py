@@ -37,3 +37,13 @@ def detach(drive):
     if isinstance(drive, (tuple, list)):
         return type(drive)(detach(v) for v in drive)
     return drive
+
+
+def states(model, x, steps):
+    """The drive, then the state after each step 1..steps (a generator), for any model with
+    the step function."""
+    drive = model.encode(x)
+    state = model.init_state(drive, x)
+    for t in range(steps):
+        state = model.step(drive, state, t)
+        yield drive, state

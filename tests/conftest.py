@@ -30,3 +30,13 @@ def all_arrays(root):
     ds = open_dataset(root)
     parts = [read_all(root / rec["file"]) for rec in ds.manifest["shards"]]
     return {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
+
+
+def bench(*args):
+    """Run the ``bench`` command in this process: (exit code, output)."""
+    from click.testing import CliRunner
+
+    from benchmark.cli import main
+
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    return result.exit_code, result.output

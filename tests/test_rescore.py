@@ -5,12 +5,11 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from benchmark import results as rs, suite
-from benchmark.cli import main
 from benchmark.evaluate import EvalConfig, evaluate
 from benchmark.rescore import RescoreConfig, rescore
+from tests.conftest import bench as run_cli
 
 REFERENCE = Path(__file__).resolve().parents[1] / "benchmark" / "examples" / "dead_end_filling.py"
 QUICK = suite.default_test_difficulties("mazes", "quick")
@@ -49,11 +48,6 @@ class Memoriser(torch.nn.Module):
 def build_model(task):
     return Memoriser()
 """
-
-
-def run_cli(*args):
-    result = CliRunner().invoke(main, [str(a) for a in args])
-    return result.exit_code, result.output
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ Both work for any model with ``encode``/``init_state``/``step``.
 """
 import torch
 
-from ..recurrence import as_tuple, leaf
+from ..recurrence import as_tuple, leaf, states
 
 
 def _flat(state):
@@ -21,7 +21,7 @@ def state_distance(model, x, n, t):
     if not 1 <= n <= t:
         raise ValueError(f"need 1 <= n <= t, got n={n}, t={t}")
     at_n = None
-    for i, (_, state) in enumerate(model.states(x, t), start=1):
+    for i, (_, state) in enumerate(states(model, x, t), start=1):
         if i == n:
             at_n = _flat(state)
     return (_flat(state) - at_n).norm(dim=1)
@@ -29,7 +29,7 @@ def state_distance(model, x, n, t):
 
 def final_state(model, x, steps):
     with torch.no_grad():
-        for drive, state in model.states(x, steps):
+        for drive, state in states(model, x, steps):
             pass
     return drive, state
 
@@ -68,3 +68,33 @@ def _per_image_norm(parts):
 def _normalise(parts):
     n = _per_image_norm(parts).clamp_min(1e-30)
     return tuple(p / n.view(-1, *([1] * (p.dim() - 1))).to(p) for p in parts)
+
+
+@torch.no_grad()
+def trajectory(model, x, n, horizon):
+    """Per image: ||h_n - h_horizon||, ||h_horizon||, and the step sizes ||h_t - h_t-1||, t = 1..horizon
+    (h_0 is the initial state) as a [horizon, B] tensor."""
+    if not 1 <= n <= horizon:
+        raise ValueError(f"need 1 <= n <= horizon, got n={n}, horizon={horizon}")
+    drive = model.encode(x)
+    prev = _flat(model.init_state(drive, x))
+    sizes, at_n = [], None
+    for t, (_, state) in enumerate(states(model, x, horizon), start=1):
+        now = _flat(state)
+        sizes.append((now - prev).norm(dim=1))
+        prev = now
+        if t == n:
+            at_n = now
+    return (prev - at_n).norm(dim=1), prev.norm(dim=1), torch.stack(sizes)
+
+
+def report(model, x, n, horizon, tolerance=1e-3, iters=20):
+    """The numbers of ``bench analyze stability`` for a batch ``x`` (model in eval mode)."""
+    distance, norm, sizes = trajectory(model, x, n, horizon)
+    sigma = jacobian_norm(model, x, horizon, iters=iters)
+    relative = sizes[-1] / norm.clamp_min(1e-12)
+    converged = torch.isfinite(relative) & (relative < tolerance)
+    return {
+        "distance": distance, "relative_distance": distance / norm.clamp_min(1e-12),
+        "jacobian_norm": sigma, "last_relative_change": relative, "converged": converged, "step_sizes": sizes,
+    }

@@ -8,6 +8,7 @@ bytes and results can cite the manifest hash. Each task exists in two regimes: t
 Each task's entries are one module of this folder (``mazes.py``, ``pathfinder.py``,
 ``clutter.py``) returning ``TaskSpec`` entries; adding a task is adding one such module.
 """
+import dataclasses
 import importlib
 import importlib.util
 from dataclasses import dataclass
@@ -40,6 +41,18 @@ def get(name):
     if name not in task_names():
         raise HarnessError(f"unknown task {name!r}; the suite has: {', '.join(task_names())}")
     return TASKS[name]
+
+
+def train_info(task, difficulty=None, steps=None):
+    """The TaskInfo of a model trained on ``task`` at ``difficulty`` (default: the suite's
+    training difficulty) with ``steps`` recurrent steps (default: the task's)."""
+    spec = get(task)
+    d = difficulty if difficulty is not None else spec.default_train
+    if d not in spec.train_difficulties:
+        raise HarnessError(f"train difficulty {d} is not a {task} training set; allowed: "
+                           f"{', '.join(map(str, spec.train_difficulties))}")
+    info = spec.info(d)
+    return dataclasses.replace(info, train_steps=int(steps)) if steps else info
 
 
 def check_regime(regime):

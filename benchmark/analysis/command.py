@@ -1,0 +1,138 @@
+"""``bench analyze``: analyses of a trained model, one command each (JSON report + figure)."""
+import os
+from pathlib import Path
+
+import click
+
+from ..errors import HarnessError
+
+
+class _InputError(click.ClickException):
+    exit_code = 2
+
+
+def _common(f):
+    """The model, its task and weights, the test set, and where the report goes."""
+    options = [
+        click.argument("model"),
+        click.option("--task", required=True, help="Suite task (mazes, pathfinder, pathfinder-seg, clutter)."),
+        click.option("--weights", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                     help="State dict to load (weights_only=True)."),
+        click.option("--train-difficulty", type=int, default=None, help="Difficulty the model was trained on."),
+        click.option("--train-steps", type=click.IntRange(min=1), default=None,
+                     help="Steps the model was trained with (default: model.train_steps or the recipe's)."),
+        click.option("--difficulty", type=int, default=None,
+                     help="Test difficulty the images come from (default: the training difficulty)."),
+        click.option("-n", "count", type=click.IntRange(min=1), default=None, help="Test images used."),
+        click.option("--quick", is_flag=True, help="The quick test sets."),
+        click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:1, ..."),
+        click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                     help="Report JSON (default analyses/<model>-<task>-<analysis>.json); the PNG beside it."),
+        click.option("--data-root", type=click.Path(file_okay=False, path_type=Path), default=None,
+                     help="Root of the suite's data (env RVB_DATA_ROOT; default data/suite)."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _prepare(model, task, weights, train_difficulty, train_steps, difficulty, count, default_count, quick, device,
+             data_root):
+    from .. import suite
+    from .inputs import subject, test_batch
+
+    sets = "quick" if quick else "standard"
+    who = subject(model, task, weights, train_difficulty, train_steps, device)
+    d = difficulty if difficulty is not None else who.info.difficulty
+    root = Path(data_root or os.environ.get("RVB_DATA_ROOT") or suite.DEFAULT_DATA_ROOT)
+    x, y, data = test_batch(task, sets, d, count or default_count, root)
+    return who, x, y, data, sets
+
+
+def _out(out, who, task, kind):
+    path = out or Path("analyses") / f"{who.source.name}-{task}-{kind}.json"
+    if path.suffix != ".json":
+        raise HarnessError(f"--out {path} does not end in .json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@click.group("analyze")
+def analyze_group():
+    """Analyses of a trained model that the seed papers run (JSON report + figure each)."""
+
+
+@analyze_group.command("stability")
+@_common
+@click.option("--horizon", type=click.IntRange(min=2), default=200, show_default=True,
+              help="T: the late step compared with the trained step N.")
+@click.option("--tolerance", type=click.FloatRange(min=0, min_open=True), default=1e-3, show_default=True,
+              help="Converged: ||h_T - h_(T-1)|| / ||h_T|| below this.")
+def stability_command(model, task, weights, train_difficulty, train_steps, difficulty, count, quick, device, out,
+                      data_root, horizon, tolerance):
+    """State distance ||h_N - h_T|| per image, the step Jacobian's spectral norm at h_T, the
+    share of converged images and the curve of ||h_t - h_(t-1)|| (C-RBP's stability test).
+    Needs the model's step function (encode, init_state, step, readout)."""
+    from ..recurrence import STEP_FUNCTION, has_step_function
+    from .reports import stability_plot, stability_report, write
+
+    try:
+        who, x, _, data, sets = _prepare(model, task, weights, train_difficulty, train_steps, difficulty, count, 64,
+                                         quick, device, data_root)
+        if not has_step_function(who.model):
+            raise HarnessError(f"{model}: stability needs the model's step function ({', '.join(STEP_FUNCTION)}); "
+                               "this model has only forward")
+        if horizon < who.info.train_steps:
+            raise HarnessError(f"--horizon {horizon} is below the trained steps {who.info.train_steps}")
+        path = _out(out, who, task, "stability")
+        report = stability_report(who, x, task, sets, data, horizon, tolerance)
+        write(report, "stability", path)
+        stability_plot(report, path.with_suffix(".png"))
+    except HarnessError as exc:
+        raise _InputError(str(exc)) from None
+    s = report["summary"]
+    click.echo(f"{data['key']}, {data['images']} images, N = {report['trained_steps']}, T = {horizon}: "
+               f"||h_N - h_T|| median {_fmt(s['distance']['median'])} (C-RBP paper: BPTT 43.55, C-BPTT 1.96, "
+               f"C-RBP 0.11); Jacobian norm median {_fmt(s['jacobian_norm']['median'])}; "
+               f"converged {100 * s['converged_share']:.0f}%")
+    click.echo(str(path))
+    click.echo(str(path.with_suffix(".png")))
+
+
+@analyze_group.command("predictions")
+@_common
+@click.option("--steps", default=None, help="Budgets shown: A:B, A:B:STEP or a comma list (default: 8 up to 2T).")
+def predictions_command(model, task, weights, train_difficulty, train_steps, difficulty, count, quick, device, out,
+                        data_root, steps):
+    """The model's output after each budget for a few test images, as one PNG (rows =
+    images, columns = steps): watch a maze being solved or a contour being traced."""
+    from .. import budgets, suite
+    from .reports import predictions_plot, predictions_report, write
+
+    try:
+        who, x, y, data, sets = _prepare(model, task, weights, train_difficulty, train_steps, difficulty, count, 8,
+                                         quick, device, data_root)
+        if x.shape[0] > 32:
+            raise HarnessError(f"-n {x.shape[0]}: a picture of at most 32 images; allowed 1..32")
+        t = who.info.train_steps
+        grid = budgets.parse_steps(steps) if steps else sorted({max(1, round(k * 2 * t / 8)) for k in range(1, 9)})
+        if len(grid) > 16:
+            raise HarnessError(f"--steps gives {len(grid)} budgets; a picture shows at most 16")
+        path = _out(out, who, task, "predictions")
+        report, arrays = predictions_report(who, x, y, task, sets, data, grid, suite.get(task).metric)
+        write(report, "predictions", path)
+        predictions_plot(report, x, y, arrays, path.with_suffix(".png"))
+    except HarnessError as exc:
+        raise _InputError(str(exc)) from None
+    last = report["budgets"][-1]
+    click.echo(f"{data['key']}, {data['images']} images at {len(report['budgets'])} budgets; at {last['steps']} "
+               f"steps {sum(v >= 0.999 for v in last['score'])} of {data['images']} correct")
+    click.echo(str(path))
+    click.echo(str(path.with_suffix(".png")))
+
+
+def _fmt(v):
+    return "n/a" if v is None else f"{v:.3g}"
+
+
+COMMANDS = [analyze_group]
