@@ -32,12 +32,14 @@ def test_readme_has_snippets_to_check():
     assert any("generators.clutter.stream" in s for s in snippets)
 
 
-def test_every_file_the_readme_names_exists():
-    text = README.read_text()
-    named = sorted(set(FILE_PATH.findall(text)))
-    assert named, "the pattern found no paths"
-    missing = [p for p in named if not (README.parent / p).exists()]
-    assert not missing, f"README names files that do not exist: {missing}"
+def test_every_file_the_readme_and_docs_name_exists():
+    pages = [README] + sorted((README.parent / "docs").glob("*.md"))
+    for page in pages:
+        named = sorted(set(FILE_PATH.findall(page.read_text())))
+        missing = [p for p in named if not (README.parent / p).exists()]
+        assert not missing, f"{page.name} names files that do not exist: {missing}"
+    links = re.findall(r"\]\((docs/[^)#]+)", README.read_text())
+    assert links and all((README.parent / link).exists() for link in links), links
 
 
 @pytest.fixture
