@@ -92,7 +92,28 @@ def preflight(source_spec, task, weights=None, steps=None):
             _recurrent_checks(model, x, steps, record)
         else:
             record("P06", True, "feedforward (recurrent = False): one column of the grid")
+        if callable(getattr(model, "trace", None)):
+            _trace_check(model, x, steps, record)
     return checks
+
+
+def _trace_check(model, x, steps, record):
+    """The optional trace(x, steps) of the analyses: one dict of named [B, ...] tensors per step."""
+    try:
+        per_step = model.trace(x, steps)
+    except Exception as exc:
+        record("P08", False, f"trace(x, {steps}) raised {type(exc).__name__}: {exc}")
+        return
+    if not isinstance(per_step, (list, tuple)) or len(per_step) != steps or \
+            not all(isinstance(d, dict) for d in per_step):
+        record("P08", False, f"trace(x, {steps}) must return a list of {steps} dicts (name -> tensor per step)")
+        return
+    tensors = [v for d in per_step for value in d.values()
+               for v in (value if isinstance(value, (list, tuple)) else [value]) if torch.is_tensor(v)]
+    if not tensors or any(t.dim() < 2 or t.shape[0] != x.shape[0] for t in tensors):
+        record("P08", False, f"trace(x, {steps}) must hold tensors [B, ...] with B = {x.shape[0]} images")
+        return
+    record("P08", True, f"trace gives {len(per_step[0])} named activations per step (bench analyze decode)")
 
 
 def _recurrent_checks(model, x, steps, record):

@@ -121,3 +121,60 @@ def test_bad_input_is_one_line_exit_2(tmp_path, data_root):
         code, out = run_cli(*args, "--data-root", data_root, "--out", tmp_path / "x.json")
         assert code == 2 and words in out and len(out.strip().splitlines()) == 1, (args, out)
     assert not (tmp_path / "x.json").exists()
+
+
+TRACED = """
+import torch
+
+
+class Traced(torch.nn.Module):
+    \"\"\"Step 1 records noise; step 2 records the start marker (green, not red) pixel by pixel.\"\"\"
+    recurrent = True
+    train_steps = 2
+
+    def forward(self, x, steps):
+        return torch.zeros(x.shape[0], 2, x.shape[2], x.shape[3])
+
+    def trace(self, x, steps):
+        noise = torch.randn(x.shape[0], 1, x.shape[2], x.shape[3], generator=torch.Generator().manual_seed(0))
+        marker = x[:, 1:2] * (1 - x[:, 0:1])
+        return [{"layer": noise}, {"layer": marker}][:steps]
+
+
+def build_model(task):
+    return Traced()
+"""
+
+
+def test_decoding_finds_what_a_layer_encodes_and_nothing_in_noise(tmp_path, data_root):
+    model = tmp_path / "traced.py"
+    model.write_text(TRACED)
+    code, out = run_cli("analyze", "decode", model, "--task", "mazes", "--quick", "--split", "150:50", "--repeats", 4,
+                        "--data-root", data_root, "--out", tmp_path / "d.json")
+    assert code == 0, out
+    report = json.loads((tmp_path / "d.json").read_text())
+    rows = {(r["variable"], r["step"]): r for r in report["rows"]}
+    assert set(report["variables"]) == {"path_length", "start_row", "start_column"}
+    for where in ("start_row", "start_column"):
+        assert rows[(where, 2)]["accuracy"] >= 0.95                      # linearly encoded at step 2
+        assert rows[(where, 1)]["accuracy"] <= rows[(where, 1)]["chance"] + 0.12   # noise at step 1
+        assert rows[(where, 2)]["permutation"] <= rows[(where, 2)]["chance"] + 0.12
+    for step in (1, 2):                         # path length is in neither layer: chance
+        assert rows[("path_length", step)]["accuracy"] <= rows[("path_length", step)]["chance"] + 0.12
+    assert Image.open(tmp_path / "d.png").size[0] > 500
+    assert report["layers"] == {"layer": 24 * 24}
+
+
+def test_decoding_bad_input_is_one_line_exit_2(tmp_path, data_root):
+    cases = [
+        (["analyze", "decode", EXAMPLES / "tiny_cnn.py", "--task", "mazes", "--quick", "--split", "20:10"],
+         "decoding needs per-step activations"),
+        (["analyze", "decode", EXAMPLES / "dead_end_filling.py", "--task", "mazes", "--quick"],
+         "-n 1000: the quick/mazes/9/test set has 200 images"),
+        (["analyze", "decode", EXAMPLES / "dead_end_filling.py", "--task", "mazes", "--quick", "--split", "a:b"],
+         "is not TRAIN:TEST"),
+    ]
+    for args, words in cases:
+        code, out = run_cli(*args, "--data-root", data_root, "--out", tmp_path / "x.json")
+        assert code == 2 and words in out and len(out.strip().splitlines()) == 1, (args, out)
+    assert not (tmp_path / "x.json").exists()

@@ -147,3 +147,29 @@ def test_a_registry_registered_at_run_time_resolves_its_names(monkeypatch):
     assert contract.named_models("zoo") == []
     with pytest.raises(ContractError, match=r"C01: zoo:tiny: no such model file"):
         contract.load_source("zoo:tiny")
+
+
+@pytest.mark.parametrize("trace, ok", [
+    ("return [{'h': x[:, :1] * t} for t in range(steps)]", True),
+    ("return {'h': x}", False),                                   # not one dict per step
+    ("return [{'h': x[0]} for t in range(steps)]", False),        # no batch dimension
+])
+def test_preflight_checks_the_optional_trace(tmp_path, trace, ok):
+    source = models.RECURRENT + f"""
+
+_build = build_model
+
+
+def _trace(x, steps):
+    {trace}
+
+
+def build_model(task):
+    model = _build(task)
+    model.trace = _trace
+    return model
+"""
+    path = tmp_path / "traced.py"
+    path.write_text(source)
+    checks = {c.rule: c for c in preflight(path, TASK)}
+    assert "P08" in checks and checks["P08"].ok == ok, checks.get("P08")

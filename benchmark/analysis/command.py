@@ -45,8 +45,8 @@ def _prepare(model, task, weights, train_difficulty, train_steps, difficulty, co
     who = subject(model, task, weights, train_difficulty, train_steps, device)
     d = difficulty if difficulty is not None else who.info.difficulty
     root = Path(data_root or os.environ.get("RVB_DATA_ROOT") or suite.DEFAULT_DATA_ROOT)
-    x, y, data = test_batch(task, sets, d, count or default_count, root)
-    return who, x, y, data, sets
+    x, y, data, ds = test_batch(task, sets, d, count or default_count, root)
+    return who, x, y, data, sets, ds
 
 
 def _out(out, who, task, kind):
@@ -77,8 +77,8 @@ def stability_command(model, task, weights, train_difficulty, train_steps, diffi
     from .reports import stability_plot, stability_report, write
 
     try:
-        who, x, _, data, sets = _prepare(model, task, weights, train_difficulty, train_steps, difficulty, count, 64,
-                                         quick, device, data_root)
+        who, x, _, data, sets, _ = _prepare(model, task, weights, train_difficulty, train_steps, difficulty, count,
+                                            64, quick, device, data_root)
         if not has_step_function(who.model):
             raise HarnessError(f"{model}: stability needs the model's step function ({', '.join(STEP_FUNCTION)}); "
                                "this model has only forward")
@@ -110,8 +110,8 @@ def predictions_command(model, task, weights, train_difficulty, train_steps, dif
     from .reports import predictions_plot, predictions_report, write
 
     try:
-        who, x, y, data, sets = _prepare(model, task, weights, train_difficulty, train_steps, difficulty, count, 8,
-                                         quick, device, data_root)
+        who, x, y, data, sets, _ = _prepare(model, task, weights, train_difficulty, train_steps, difficulty, count,
+                                            8, quick, device, data_root)
         if x.shape[0] > 32:
             raise HarnessError(f"-n {x.shape[0]}: a picture of at most 32 images; allowed 1..32")
         t = who.info.train_steps
@@ -129,6 +129,57 @@ def predictions_command(model, task, weights, train_difficulty, train_steps, dif
                f"steps {sum(v >= 0.999 for v in last['score'])} of {data['images']} correct")
     click.echo(str(path))
     click.echo(str(path.with_suffix(".png")))
+
+
+@analyze_group.command("decode")
+@_common
+@click.option("--split", default="800:200", show_default=True,
+              help="Decoder training and test images per repeat (drawn from the -n recorded test images).")
+@click.option("--repeats", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--steps", type=click.IntRange(min=1), default=None, help="Steps recorded (default: the trained steps).")
+@click.option("--max-features", type=click.IntRange(min=2), default=1024, show_default=True,
+              help="Larger layers are average-pooled over space to at most this many values per image.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the draws and label permutations.")
+def decode_command(model, task, weights, train_difficulty, train_steps, difficulty, count, quick, device, out,
+                   data_root, split, repeats, steps, max_features, seed):
+    """Linear decoders (LinearSVC, as the clutter study) of the task's variables from every
+    recorded layer at every step, with chance level and a permuted-label baseline. Needs
+    trace(x, steps) or the model's step function."""
+    from .decoding import variables
+    from .reports import decode_plot, decode_report, write
+
+    try:
+        n_train, n_test = _split(split)
+        who, x, _, data, sets, ds = _prepare(model, task, weights, train_difficulty, train_steps, difficulty, count,
+                                             n_train + n_test, quick, device, data_root)
+        if x.shape[0] < n_train + n_test:
+            raise HarnessError(f"--split {split} needs {n_train + n_test} images; -n gives {x.shape[0]}")
+        path = _out(out, who, task, "decode")
+        report = decode_report(who, x, task, sets, data, variables(task, ds, x.shape[0]), steps or who.info.train_steps,
+                               n_train, n_test, repeats, max_features, seed)
+        write(report, "decode", path)
+        decode_plot(report, path.with_suffix(".png"))
+    except HarnessError as exc:
+        raise _InputError(str(exc)) from None
+    last = max(r["step"] for r in report["rows"])
+    for name in report["variables"]:
+        best = max((r for r in report["rows"] if r["variable"] == name and r["step"] == last),
+                   key=lambda r: r["accuracy"])
+        click.echo(f"{name}: {100 * best['accuracy']:.1f}% at step {last} ({best['layer']}); chance "
+                   f"{100 * best['chance']:.1f}%, permuted labels {100 * best['permutation']:.1f}%")
+    click.echo(f"recording {report['seconds']['record']:.1f} s, decoding {report['seconds']['decode']:.1f} s")
+    click.echo(str(path))
+    click.echo(str(path.with_suffix(".png")))
+
+
+def _split(text):
+    try:
+        a, b = (int(v) for v in text.split(":"))
+    except ValueError:
+        raise HarnessError(f"--split {text!r} is not TRAIN:TEST (two integers, e.g. 800:200)") from None
+    if a < 2 or b < 1:
+        raise HarnessError(f"--split {text}: at least 2 training and 1 test image")
+    return a, b
 
 
 def _fmt(v):

@@ -37,7 +37,7 @@ def subject(model, task, weights=None, train_difficulty=None, train_steps=None, 
 
 def test_batch(task, sets, difficulty, n, data_root, workers=1):
     """The first ``n`` images of a suite test set (generated if missing, hashed before use):
-    (x [n, C, H, W] float, targets [n, ...] int64, description of the set)."""
+    (x [n, C, H, W] float, targets [n, ...] int64, description of the set, the ShardDataset)."""
     data = suite.data_spec(task, sets, difficulty, "test")
     folder = suite.ensure(data, data_root, workers=workers)
     ds = ShardDataset(folder, target=suite.get(task).target, verify="always")
@@ -47,7 +47,7 @@ def test_batch(task, sets, difficulty, n, data_root, workers=1):
     x = torch.stack([a for a, _ in items])
     y = torch.stack([b for _, b in items])
     return x, y, {"key": data.key, "difficulty": int(difficulty), "images": n,
-                  "manifest_sha256": suite.manifest_hash(data, data_root)}
+                  "manifest_sha256": suite.manifest_hash(data, data_root)}, ds
 
 
 def summary(values):

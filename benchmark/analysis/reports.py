@@ -5,9 +5,12 @@ much later T (the C-RBP paper: 43.55 for BPTT, 1.96 for C-BPTT, 0.11 for C-RBP o
 PathFinder-14 segmentation), the spectral norm of the step's Jacobian at h_T (power
 iteration), convergence (relative last change below a tolerance) and the curve of
 ||h_t - h_t-1||. ``predictions``: the model's output after each of some step budgets for
-a few test images, as one picture (rows = images, columns = steps).
+a few test images, as one picture (rows = images, columns = steps). ``decode``: linear
+decoders of the task's variables from every recorded layer at every step (decoding.py).
 """
 import datetime
+import math
+import time
 from pathlib import Path
 
 import matplotlib
@@ -157,3 +160,54 @@ def _save(fig, path):
     with replacing(Path(path), suffix=".png") as tmp:
         fig.savefig(tmp)
     plt.close(fig)
+
+
+def decode_report(subject, x, task, sets, data, variables, steps, n_train, n_test, repeats, max_features, seed):
+    from .decoding import record, timed_decode
+
+    t0 = time.perf_counter()
+    recorded = record(subject.model, x.to(subject.device), steps, max_features)
+    record_seconds = time.perf_counter() - t0
+    rows, decode_seconds = timed_decode(recorded, variables, n_train, n_test, repeats, seed)
+    return {
+        **_header("decode", task, sets, subject, data),
+        "decoder": "sklearn LinearSVC, default parameters", "steps": steps, "train_images": n_train,
+        "test_images": n_test, "repeats": repeats, "seed": seed, "max_features": max_features,
+        "layers": {name: int(f.shape[1]) for name, f in recorded[0].items()},
+        "variables": {name: {"classes": int(np.unique(v).size)} for name, v in variables.items()},
+        "rows": rows,
+        "seconds": {"record": round(record_seconds, 3), "decode": round(decode_seconds, 3)},
+    }
+
+
+def decode_plot(report, path):
+    names = list(report["variables"])
+    cols = min(3, len(names))
+    rows_n = math.ceil(len(names) / cols)
+    fig, axes = plt.subplots(rows_n, cols, figsize=(3.4 * cols, 2.8 * rows_n), dpi=110, squeeze=False)
+    cmap = plt.get_cmap("viridis")
+    layers = list(report["layers"])
+    for ax, name in zip(axes.ravel(), names):
+        rows = [r for r in report["rows"] if r["variable"] == name]
+        for k, layer in enumerate(layers):
+            mine = sorted((r for r in rows if r["layer"] == layer), key=lambda r: r["step"])
+            steps = [r["step"] for r in mine]
+            ax.plot(steps, [r["accuracy"] for r in mine], marker="o", ms=3, color=cmap(k / max(1, len(layers) - 1)),
+                    label=layer)
+            ax.fill_between(steps, [r["ci"][0] for r in mine], [r["ci"][1] for r in mine],
+                            color=cmap(k / max(1, len(layers) - 1)), alpha=0.15, lw=0)
+        ax.axhline(rows[0]["chance"], color="gray", ls="--", lw=1, label="chance")
+        ax.plot(sorted({r["step"] for r in rows}), [np.mean([r["permutation"] for r in rows if r["step"] == s])
+                                                   for s in sorted({r["step"] for r in rows})],
+                color="crimson", ls=":", lw=1, label="permuted labels")
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel("step", fontsize=8)
+        ax.set_ylim(0, 1.02)
+        ax.grid(alpha=0.3)
+    for ax in axes.ravel()[len(names):]:
+        ax.axis("off")
+    axes[0, 0].set_ylabel("decoding accuracy", fontsize=8)
+    axes[0, 0].legend(fontsize=6)
+    fig.suptitle(f"{report['model']['name']} on {report['data']['key']}: linear decoding per layer and step", fontsize=9)
+    fig.tight_layout()
+    _save(fig, path)
