@@ -221,7 +221,7 @@ def evaluate_command(model, task, quick, train_difficulty, train_steps, difficul
     beside the board's entries for the same task and sets (--board; the public one by default)."""
     from leaderboard.board import PUBLIC_BOARD, load_board
 
-    from . import budgets
+    from . import budgets, distributed
     from .evaluate import EvalConfig, evaluate, resolve
     from .outputs import companion, write_all
 
@@ -237,11 +237,17 @@ def evaluate_command(model, task, quick, train_difficulty, train_steps, difficul
         num_workers=num_workers, n_boot=n_boot, threads=threads)
     if out is not None and out.suffix != ".json":
         raise HarnessError(f"--out {out} does not end in .json")
-    resolved, spec, _, _ = resolve(config)
+    resolved, spec, _, device_used = resolve(config)
+    # Under torchrun the ranks score whole batches each and rank 0 gathers, writes and prints.
+    ranks = distributed.from_environment(cuda=device_used.type == "cuda")
+    if ranks.world > 1 and device_used.type == "cuda":
+        config.device = f"cuda:{ranks.local}"
     total = sum(spec.count(config.sets, "test", d) for d in resolved.difficulties)
-    with progress_bar(total, f"{task} {config.sets}", enabled=not quiet) as update:
+    with progress_bar(total, f"{task} {config.sets}", enabled=not quiet and ranks.main) as update:
         config.progress = update
         results, samples = evaluate(config)
+    if not ranks.main:
+        return
     stem = name or results["model"]["name"]
     out = out or Path("results") / f"{stem}-{task}-{config.sets}.json"
     paths = write_all(results, samples, out)

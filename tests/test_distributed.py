@@ -174,3 +174,17 @@ def test_blocks_deal_whole_batches_and_unblock_restores_the_order():
     assert parts[0].tolist() == [0, 1, 2, 3, 12, 13, 14, 15] and parts[2].tolist() == [8, 9, 10, 11, 20, 21, 22]
     values = [np.stack([p * 10, p]) for p in parts]                       # [2, n_rank] per rank
     assert np.array_equal(Ranks(0, world).unblock(values, n, block), np.stack([np.arange(n) * 10, np.arange(n)]))
+
+
+def test_bench_evaluate_under_torchrun_gives_the_one_process_grid(env):
+    tmp, root, model = env
+    args = ["evaluate", str(model), "--task", "mazes", "--quick", "--difficulties", "9", "--steps", "1:4",
+            "--data-root", str(root), "--n-boot", "50", "--quiet", "--threads", "1", "--batch-size", "16"]
+    result = CliRunner().invoke(main, args + ["--out", str(tmp / "eval-one.json")])
+    assert result.exit_code == 0, result.output
+    code, out = finish(torchrun(args + ["--out", str(tmp / "eval-two.json")]))
+    assert code == 0, out
+    assert out.count(str(tmp / "eval-two.json")) == 1                     # rank 0 alone writes and prints
+    one = json.loads((tmp / "eval-one.json").read_text())
+    two = json.loads((tmp / "eval-two.json").read_text())
+    assert one["grid"] == two["grid"] and one["derived"] == two["derived"]
