@@ -59,16 +59,27 @@ def audit_command(roots, out, strict):
 
 @main.command("export")
 @click.argument("root", type=click.Path(path_type=Path))
-@click.option("--format", "fmt", required=True, type=click.Choice(["easy-to-hard"]))
+@click.option("--format", "fmt", required=True, type=click.Choice(["easy-to-hard", "lra"]),
+              help="easy-to-hard: inputs.npy, solutions.npy (mazes); lra: the Long Range Arena PathFinder layout.")
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--masks", is_flag=True, help="lra: also write each contour mask as masks/<k>/sample_<i>.png.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
 @user_errors
-def export_command(root, fmt, out):
-    """Write a dataset in another suite's format (easy-to-hard: inputs.npy, solutions.npy)."""
+def export_command(root, fmt, out, masks, quiet):
+    """Write a dataset in another suite's format (easy-to-hard for mazes, lra for PathFinder)."""
+    ds = open_or_fail(root)
+    wanted = {"easy-to-hard": "mazes", "lra": "pathfinder"}[fmt]
+    if ds.manifest["task"] != wanted:
+        raise click.UsageError(f"{root} is a {ds.manifest['task']} dataset; --format {fmt} takes {wanted} only")
+    if fmt == "lra":
+        from .pathfinder.lra import export_lra
+        from .progress import progress_bar
+
+        with progress_bar(len(ds), "export lra", enabled=not quiet) as update:
+            click.echo(str(export_lra(ds, out, masks=masks, progress=update)))
+        return
     from .export import export_easy_to_hard
 
-    ds = open_or_fail(root)
-    if ds.manifest["task"] != "mazes":
-        raise click.UsageError(f"{root} is a {ds.manifest['task']} dataset; --format easy-to-hard takes mazes only")
     for path in export_easy_to_hard(ds, out):
         click.echo(str(path))
 
