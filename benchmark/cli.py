@@ -1,5 +1,4 @@
 """The ``bench`` command: standard data, preflight, evaluate, submit, leaderboard."""
-import functools
 import importlib
 import importlib.util
 import os
@@ -10,25 +9,10 @@ import click
 
 from generators.progress import progress_bar
 
+from .command_errors import harness_errors
 from .errors import HarnessError
 
 DATA_ROOT_HELP = "Root of the suite's data (env RVB_DATA_ROOT; default data/suite)."
-
-
-class InputError(click.ClickException):
-    """Bad input: one 'Error: ...' line, exit code 2."""
-
-    exit_code = 2
-
-
-def harness_errors(f):
-    @functools.wraps(f)
-    def wrapper(*args, **kwargs):
-        try:
-            return f(*args, **kwargs)
-        except HarnessError as exc:
-            raise InputError(str(exc)) from None
-    return wrapper
 
 
 def _data_root(value):

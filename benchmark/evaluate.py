@@ -100,8 +100,13 @@ def resolve(config):
 def prepare(config):
     """Generate (or find) the test sets an evaluation with ``config`` reads; their folders."""
     config, _, _, _ = resolve(config)
-    return [suite.ensure(suite.data_spec(config.task, config.sets, d, "test"), config.data_root,
-                         workers=config.generate_workers) for d in config.difficulties]
+    return _shared_sets(_test_sets(config), config, distributed.current())
+
+
+def _test_sets(config):
+    """The DataSpecs of the test sets of a resolved config (fresh ones with ``test_seed``)."""
+    return [dataclasses.replace(suite.data_spec(config.task, config.sets, d, "test"), seed=config.test_seed)
+            for d in config.difficulties]
 
 
 def evaluate(config):
@@ -147,8 +152,7 @@ def _evaluate(config):
     # Under torchrun every rank scores whole batches (block k to rank k mod N) and the
     # per-sample scores are gathered: the grid is the one-process grid.
     ranks = distributed.current()
-    sets = [dataclasses.replace(suite.data_spec(config.task, config.sets, d, "test"), seed=config.test_seed)
-            for d in config.difficulties]
+    sets = _test_sets(config)
     folders = _shared_sets(sets, config, ranks)
     for d, data, folder in zip(config.difficulties, sets, folders):
         ds = ShardDataset(folder, target=spec.target, limit=config.limit, verify="always")

@@ -132,15 +132,22 @@ def _run_array(plan, kind, tasks, parallelism, partition, minutes, retries, work
                    f"{'complete' if manifest['complete'] else 'incomplete'} (logs in {logs})")
 
 
-def user_errors(f):
-    """DatasetError -> one 'Error: ...' line and exit code 1 (a failed check, not usage)."""
-    @functools.wraps(f)
-    def wrapper(*args, **kwargs):
-        try:
-            return f(*args, **kwargs)
-        except DatasetError as exc:
-            raise click.ClickException(str(exc))
-    return wrapper
+def errors_as(caught, raised):
+    """A decorator turning ``caught`` exceptions of a command into ``raised`` click exceptions
+    (one 'Error: ...' line with that exception's exit code)."""
+    def decorate(f):
+        @functools.wraps(f)
+        def wrapper(*args, **kwargs):
+            try:
+                return f(*args, **kwargs)
+            except caught as exc:
+                raise raised(str(exc)) from None
+        return wrapper
+    return decorate
+
+
+# DatasetError -> one line and exit code 1 (a failed check, not usage).
+user_errors = errors_as(DatasetError, click.ClickException)
 
 
 def open_or_fail(root):

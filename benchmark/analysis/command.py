@@ -4,11 +4,8 @@ from pathlib import Path
 
 import click
 
+from ..command_errors import harness_errors
 from ..errors import HarnessError
-
-
-class _InputError(click.ClickException):
-    exit_code = 2
 
 
 def _common(f):
@@ -68,6 +65,7 @@ def analyze_group():
               help="T: the late step compared with the trained step N.")
 @click.option("--tolerance", type=click.FloatRange(min=0, min_open=True), default=1e-3, show_default=True,
               help="Converged: ||h_T - h_(T-1)|| / ||h_T|| below this.")
+@harness_errors
 def stability_command(model, task, weights, train_difficulty, train_steps, difficulty, count, quick, device, out,
                       data_root, horizon, tolerance):
     """State distance ||h_N - h_T|| per image, the step Jacobian's spectral norm at h_T, the
@@ -76,20 +74,17 @@ def stability_command(model, task, weights, train_difficulty, train_steps, diffi
     from ..recurrence import STEP_FUNCTION, has_step_function
     from .reports import stability_plot, stability_report, write
 
-    try:
-        who, x, _, data, sets, _ = _prepare(model, task, weights, train_difficulty, train_steps, difficulty, count,
-                                            64, quick, device, data_root)
-        if not has_step_function(who.model):
-            raise HarnessError(f"{model}: stability needs the model's step function ({', '.join(STEP_FUNCTION)}); "
-                               "this model has only forward")
-        if horizon < who.info.train_steps:
-            raise HarnessError(f"--horizon {horizon} is below the trained steps {who.info.train_steps}")
-        path = _out(out, who, task, "stability")
-        report = stability_report(who, x, task, sets, data, horizon, tolerance)
-        write(report, "stability", path)
-        stability_plot(report, path.with_suffix(".png"))
-    except HarnessError as exc:
-        raise _InputError(str(exc)) from None
+    who, x, _, data, sets, _ = _prepare(model, task, weights, train_difficulty, train_steps, difficulty, count,
+                                        64, quick, device, data_root)
+    if not has_step_function(who.model):
+        raise HarnessError(f"{model}: stability needs the model's step function ({', '.join(STEP_FUNCTION)}); "
+                           "this model has only forward")
+    if horizon < who.info.train_steps:
+        raise HarnessError(f"--horizon {horizon} is below the trained steps {who.info.train_steps}")
+    path = _out(out, who, task, "stability")
+    report = stability_report(who, x, task, sets, data, horizon, tolerance)
+    write(report, "stability", path)
+    stability_plot(report, path.with_suffix(".png"))
     s = report["summary"]
     click.echo(f"{data['key']}, {data['images']} images, N = {report['trained_steps']}, T = {horizon}: "
                f"||h_N - h_T|| median {_fmt(s['distance']['median'])} (C-RBP paper: BPTT 43.55, C-BPTT 1.96, "
@@ -102,6 +97,7 @@ def stability_command(model, task, weights, train_difficulty, train_steps, diffi
 @analyze_group.command("predictions")
 @_common
 @click.option("--steps", default=None, help="Budgets shown: A:B, A:B:STEP or a comma list (default: 8 up to 2T).")
+@harness_errors
 def predictions_command(model, task, weights, train_difficulty, train_steps, difficulty, count, quick, device, out,
                         data_root, steps):
     """The model's output after each budget for a few test images, as one PNG (rows =
@@ -109,21 +105,18 @@ def predictions_command(model, task, weights, train_difficulty, train_steps, dif
     from .. import budgets, suite
     from .reports import predictions_plot, predictions_report, write
 
-    try:
-        who, x, y, data, sets, _ = _prepare(model, task, weights, train_difficulty, train_steps, difficulty, count,
-                                            8, quick, device, data_root)
-        if x.shape[0] > 32:
-            raise HarnessError(f"-n {x.shape[0]}: a picture of at most 32 images; allowed 1..32")
-        t = who.info.train_steps
-        grid = budgets.parse_steps(steps) if steps else sorted({max(1, round(k * 2 * t / 8)) for k in range(1, 9)})
-        if len(grid) > 16:
-            raise HarnessError(f"--steps gives {len(grid)} budgets; a picture shows at most 16")
-        path = _out(out, who, task, "predictions")
-        report, arrays = predictions_report(who, x, y, task, sets, data, grid, suite.get(task).metric)
-        write(report, "predictions", path)
-        predictions_plot(report, x, y, arrays, path.with_suffix(".png"))
-    except HarnessError as exc:
-        raise _InputError(str(exc)) from None
+    who, x, y, data, sets, _ = _prepare(model, task, weights, train_difficulty, train_steps, difficulty, count,
+                                        8, quick, device, data_root)
+    if x.shape[0] > 32:
+        raise HarnessError(f"-n {x.shape[0]}: a picture of at most 32 images; allowed 1..32")
+    t = who.info.train_steps
+    grid = budgets.parse_steps(steps) if steps else sorted({max(1, round(k * 2 * t / 8)) for k in range(1, 9)})
+    if len(grid) > 16:
+        raise HarnessError(f"--steps gives {len(grid)} budgets; a picture shows at most 16")
+    path = _out(out, who, task, "predictions")
+    report, arrays = predictions_report(who, x, y, task, sets, data, grid, suite.get(task).metric)
+    write(report, "predictions", path)
+    predictions_plot(report, x, y, arrays, path.with_suffix(".png"))
     last = report["budgets"][-1]
     click.echo(f"{data['key']}, {data['images']} images at {len(report['budgets'])} budgets; at {last['steps']} "
                f"steps {sum(v >= 0.999 for v in last['score'])} of {data['images']} correct")
@@ -140,6 +133,7 @@ def predictions_command(model, task, weights, train_difficulty, train_steps, dif
 @click.option("--max-features", type=click.IntRange(min=2), default=1024, show_default=True,
               help="Larger layers are average-pooled over space to at most this many values per image.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the draws and label permutations.")
+@harness_errors
 def decode_command(model, task, weights, train_difficulty, train_steps, difficulty, count, quick, device, out,
                    data_root, split, repeats, steps, max_features, seed):
     """Linear decoders (LinearSVC, as the clutter study) of the task's variables from every
@@ -148,19 +142,16 @@ def decode_command(model, task, weights, train_difficulty, train_steps, difficul
     from .decoding import variables
     from .reports import decode_plot, decode_report, write
 
-    try:
-        n_train, n_test = _split(split)
-        who, x, _, data, sets, ds = _prepare(model, task, weights, train_difficulty, train_steps, difficulty, count,
-                                             n_train + n_test, quick, device, data_root)
-        if x.shape[0] < n_train + n_test:
-            raise HarnessError(f"--split {split} needs {n_train + n_test} images; -n gives {x.shape[0]}")
-        path = _out(out, who, task, "decode")
-        report = decode_report(who, x, task, sets, data, variables(task, ds, x.shape[0]), steps or who.info.train_steps,
-                               n_train, n_test, repeats, max_features, seed)
-        write(report, "decode", path)
-        decode_plot(report, path.with_suffix(".png"))
-    except HarnessError as exc:
-        raise _InputError(str(exc)) from None
+    n_train, n_test = _split(split)
+    who, x, _, data, sets, ds = _prepare(model, task, weights, train_difficulty, train_steps, difficulty, count,
+                                         n_train + n_test, quick, device, data_root)
+    if x.shape[0] < n_train + n_test:
+        raise HarnessError(f"--split {split} needs {n_train + n_test} images; -n gives {x.shape[0]}")
+    path = _out(out, who, task, "decode")
+    report = decode_report(who, x, task, sets, data, variables(task, ds, x.shape[0]), steps or who.info.train_steps,
+                           n_train, n_test, repeats, max_features, seed)
+    write(report, "decode", path)
+    decode_plot(report, path.with_suffix(".png"))
     last = max(r["step"] for r in report["rows"])
     for name in report["variables"]:
         best = max((r for r in report["rows"] if r["variable"] == name and r["step"] == last),

@@ -12,7 +12,6 @@ function. Layers larger than ``max_features`` values per image are average-poole
 space to at most that many before decoding.
 """
 import math
-import time
 import warnings
 
 import numpy as np
@@ -104,12 +103,6 @@ def decode(recorded, variables, n_train, n_test, repeats=10, seed=0):
                              "ci": _interval(acc), "permutation": float(np.mean(perm)),
                              "permutation_ci": _interval(perm), "chance": chance})
     return rows
-
-
-def timed_decode(recorded, variables, n_train, n_test, repeats=10, seed=0):
-    t = time.perf_counter()
-    rows = decode(recorded, variables, n_train, n_test, repeats, seed)
-    return rows, time.perf_counter() - t
 
 
 # Variables per task: (name, array in the shards, how to turn it into classes).

@@ -106,7 +106,7 @@ def predictions_report(subject, x, y, task, sets, data, budgets, metric_name):
             logits = logits.float().cpu()
             pred = metrics.predictions(logits)
             score = metric(pred, y, x.cpu())
-            prob = torch.softmax(logits, dim=1)
+            prob = torch.softmax(logits, dim=1) if pred.dim() == 1 else None     # classifiers only
             cells.append({"steps": int(t), "score": [float(v) for v in score],
                           "predicted": [int(v) for v in pred] if pred.dim() == 1 else None,
                           "probability": ([float(prob[i, int(pred[i])]) for i in range(len(pred))]
@@ -163,12 +163,13 @@ def _save(fig, path):
 
 
 def decode_report(subject, x, task, sets, data, variables, steps, n_train, n_test, repeats, max_features, seed):
-    from .decoding import record, timed_decode
+    from .decoding import decode, record
 
     t0 = time.perf_counter()
     recorded = record(subject.model, x.to(subject.device), steps, max_features)
-    record_seconds = time.perf_counter() - t0
-    rows, decode_seconds = timed_decode(recorded, variables, n_train, n_test, repeats, seed)
+    t1 = time.perf_counter()
+    rows = decode(recorded, variables, n_train, n_test, repeats, seed)
+    record_seconds, decode_seconds = t1 - t0, time.perf_counter() - t1
     return {
         **_header("decode", task, sets, subject, data),
         "decoder": "sklearn LinearSVC, default parameters", "steps": steps, "train_images": n_train,

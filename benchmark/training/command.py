@@ -4,11 +4,8 @@ from pathlib import Path
 
 import click
 
+from ..command_errors import InputError
 from ..errors import HarnessError
-
-
-class _InputError(click.ClickException):
-    exit_code = 2
 
 
 def _parse(parser, text):
@@ -90,7 +87,7 @@ def train_command(model, task, difficulty, steps, algorithm, epochs, batch_size,
             num_workers=num_workers, echo=echo)
         summary = train(config)
     except HarnessError as exc:
-        raise _InputError(str(exc)) from None
+        raise InputError(str(exc)) from None
     from ..distributed import current
 
     if current().main:                    # under torchrun, rank 0 speaks for the run

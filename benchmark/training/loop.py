@@ -485,7 +485,8 @@ def _epoch(step_module, opt, sched, train_ds, batches, ranks, run, epoch, step, 
     done, losses_seen, skipped = 0, [], 0
     with progress_bar(len(batches), f"epoch {epoch + 1}/{recipe.epochs}", enabled=c.progress and ranks.main) as tick:
         for b, (x, y) in enumerate(loader):
-            if ranks.agree(_past(c.stop_at)):
+            # Only with a stop time: the agreement is one all-reduce a batch over several ranks.
+            if c.stop_at is not None and ranks.agree(_past(c.stop_at)):
                 break
             done = b + 1
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
@@ -500,8 +501,7 @@ def _epoch(step_module, opt, sched, train_ds, batches, ranks, run, epoch, step, 
             else:
                 loss.backward()
                 if recipe.clip_grad_norm:
-                    torch.nn.utils.clip_grad_norm_(opt.param_groups[0]["params"] + sum(
-                        (g["params"] for g in opt.param_groups[1:]), []), recipe.clip_grad_norm)
+                    torch.nn.utils.clip_grad_norm_(step_module.parameters(), recipe.clip_grad_norm)
                 opt.step()
                 mean_loss = ranks.mean(loss.detach())
                 losses_seen.append(mean_loss)
