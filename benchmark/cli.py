@@ -176,6 +176,9 @@ def _board_option(f):
 @click.option("--train-steps", type=click.IntRange(min=1), default=None,
               help="Steps the model was trained with (default: model.train_steps or the recipe's).")
 @click.option("--difficulties", default=None, help="Test difficulties, comma list (default: the suite's).")
+@click.option("--test-data", "test_data", multiple=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Score on this dataset folder instead of the suite's sets (repeatable, one per difficulty; "
+                   "e.g. from `benchgen import lra`); the results say sets 'custom' and are not board entries.")
 @click.option("--steps", default=None, help="Budgets: A:B, A:B:STEP or a comma list (default 1:4T).")
 @click.option("--budget-rule", default="scale", show_default=True,
               help="Label-free budget declared before evaluation: fixed:T, scale, table:D=T,..., confidence.")
@@ -198,9 +201,9 @@ def _board_option(f):
 @data_root_option
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @harness_errors
-def evaluate_command(model, task, quick, train_difficulty, train_steps, difficulties, steps, budget_rule, weights,
-                     device, batch_size, amp, channels_last, recipe, name, num_workers, n_boot, threads, out, board,
-                     data_root, quiet):
+def evaluate_command(model, task, quick, train_difficulty, train_steps, difficulties, test_data, steps, budget_rule,
+                     weights, device, batch_size, amp, channels_last, recipe, name, num_workers, n_boot, threads, out,
+                     board, data_root, quiet):
     """Score MODEL (a .py file or baselines:NAME) over difficulty x step budget, and print it
     beside the board's entries for the same task and sets (--board; the public one by default)."""
     from leaderboard.board import PUBLIC_BOARD, load_board
@@ -218,7 +221,7 @@ def evaluate_command(model, task, quick, train_difficulty, train_steps, difficul
         steps=budgets.parse_steps(steps) if steps else None, weights=weights, device=device,
         batch_size=batch_size, data_root=_data_root(data_root), budget_rule=budget_rule, amp=amp,
         channels_last=channels_last, recipe="standard recipe" if recipe == "standard" else "free", name=name,
-        num_workers=num_workers, n_boot=n_boot, threads=threads)
+        num_workers=num_workers, n_boot=n_boot, threads=threads, test_data=tuple(test_data))
     if out is not None and out.suffix != ".json":
         raise HarnessError(f"--out {out} does not end in .json")
     resolved, spec, _, device_used = resolve(config)
@@ -226,14 +229,18 @@ def evaluate_command(model, task, quick, train_difficulty, train_steps, difficul
     ranks = distributed.from_environment(cuda=device_used.type == "cuda")
     if ranks.world > 1 and device_used.type == "cuda":
         config.device = f"cuda:{ranks.local}"
-    total = sum(spec.count(config.sets, "test", d) for d in resolved.difficulties)
+    if test_data:
+        from generators.manifest import load as load_manifest
+        total = sum(load_manifest(folder)["count"] for folder in test_data)
+    else:
+        total = sum(spec.count(config.sets, "test", d) for d in resolved.difficulties)
     with progress_bar(total, f"{task} {config.sets}", enabled=not quiet and ranks.main) as update:
         config.progress = update
         results, samples = evaluate(config)
     if not ranks.main:
         return
     stem = name or results["model"]["name"]
-    out = out or Path("results") / f"{stem}-{task}-{config.sets}.json"
+    out = out or Path("results") / f"{stem}-{task}-{results['suite']['sets']}.json"
     paths = write_all(results, samples, out)
     d = results["derived"]
     if d["in_distribution"]:

@@ -54,6 +54,8 @@ class EvalConfig:
     test_seed: int = None                    # fresh test sets: the suite's parameters, this base seed
     limit: int = None                        # score only the first N images of each set (a smoke check;
                                              # the board refuses such results: the counts differ)
+    test_data: tuple = ()                    # dataset folders scored instead of the suite's test sets
+                                             # (e.g. an imported LRA release); results say sets "custom"
 
 
 class _Timer:
@@ -85,9 +87,15 @@ def resolve(config):
     if train_d not in spec.train_difficulties:
         raise HarnessError(f"train difficulty {train_d} is not a {config.task} training set; allowed: "
                            f"{', '.join(map(str, spec.train_difficulties))}")
-    diffs = config.difficulties or list(suite.default_test_difficulties(config.task, config.sets))
-    for d in diffs:
-        suite.data_spec(config.task, config.sets, d, "test")
+    if config.test_data:
+        if config.difficulties:
+            raise HarnessError("--difficulties and --test-data exclude each other: each --test-data set "
+                               "has its own difficulty")
+        diffs = [d for d, _ in _custom_sets(config, spec)]
+    else:
+        diffs = config.difficulties or list(suite.default_test_difficulties(config.task, config.sets))
+        for d in diffs:
+            suite.data_spec(config.task, config.sets, d, "test")
     rule = bud.BudgetRule(config.budget_rule)
     if config.threads is not None and config.threads < 1:
         raise HarnessError(f"threads {config.threads} is not allowed; must be >= 1")
@@ -95,6 +103,29 @@ def resolve(config):
         raise HarnessError(f"batch size {config.batch_size} is not allowed; must be >= 1")
     device = resolve_device(config.device)
     return dataclasses.replace(config, train_difficulty=train_d, difficulties=sorted(diffs)), spec, rule, device
+
+
+def _custom_sets(config, spec):
+    """(difficulty, folder) of each --test-data folder, checked to hold ``spec``'s kind of data."""
+    from generators import manifest as mf
+    from generators.errors import DatasetError
+
+    found = []
+    for folder in map(Path, config.test_data):
+        try:
+            manifest = mf.load(folder)
+        except DatasetError as exc:
+            raise HarnessError(str(exc)) from None
+        if manifest["task"] != spec.generator:
+            raise HarnessError(f"{folder} holds {manifest['task']} data; {config.task} is scored on "
+                               f"{spec.generator} data")
+        if spec.target == "masks" and not manifest["params"].get("masks", True):
+            raise HarnessError(f"{folder} has no masks; {config.task} scores masks")
+        d = spec.difficulty_of(manifest["params"])
+        if d in [seen for seen, _ in found]:
+            raise HarnessError(f"two --test-data sets of difficulty {d}; give one per difficulty")
+        found.append((d, folder))
+    return sorted(found)
 
 
 def prepare(config):
@@ -152,12 +183,9 @@ def _evaluate(config):
     # Under torchrun every rank scores whole batches (block k to rank k mod N) and the
     # per-sample scores are gathered: the grid is the one-process grid.
     ranks = distributed.current()
-    sets = _test_sets(config)
-    folders = _shared_sets(sets, config, ranks)
-    for d, data, folder in zip(config.difficulties, sets, folders):
+    for d, key, folder, digest in _scored_sets(config, spec, ranks):
         ds = ShardDataset(folder, target=spec.target, limit=config.limit, verify="always")
-        datasets.append({"difficulty": d, "split": "test", "key": data.key, "count": len(ds),
-                         "manifest_sha256": suite.manifest_hash(data, config.data_root)})
+        datasets.append({"difficulty": d, "split": "test", "key": key, "count": len(ds), "manifest_sha256": digest})
         block = batch_size
         mine = ds if ranks.world == 1 else ds.part(ranks.blocks(len(ds), block))
         scores, conf, extra, batch_size = _run_difficulty(
@@ -171,7 +199,7 @@ def _evaluate(config):
     results = {
         "format": RESULTS_FORMAT, "format_version": RESULTS_FORMAT_VERSION,
         "task": config.task,
-        "suite": {"version": suite.SUITE_VERSION, "sets": config.sets},
+        "suite": {"version": suite.SUITE_VERSION, "sets": "custom" if config.test_data else config.sets},
         "model": {
             "name": config.name or source.name, "source": source.spec, "sha256": source.sha256,
             "weights_sha256": weights_sha, "recurrent": recurrent, "iterate": contract.has_iterate(model),
@@ -193,6 +221,18 @@ def _evaluate(config):
         },
     }
     return results, samples
+
+
+def _scored_sets(config, spec, ranks):
+    """(difficulty, key, folder, manifest sha256) of each test set: the suite's, or --test-data's."""
+    if config.test_data:
+        from generators.manifest import manifest_sha256
+
+        return [(d, f"custom/{folder.resolve()}", folder, manifest_sha256(folder))
+                for d, folder in _custom_sets(config, spec)]
+    sets = _test_sets(config)
+    return [(d, data.key, folder, suite.manifest_hash(data, config.data_root))
+            for d, data, folder in zip(config.difficulties, sets, _shared_sets(sets, config, ranks))]
 
 
 def _shared_sets(sets, config, ranks):

@@ -37,7 +37,9 @@ def audit(datasets):
     report = {"datasets": entries, "cross": cross}
     by_task = {}
     for ds in datasets:
-        by_task.setdefault(ds.manifest["task"], []).append(ds)
+        # an imported set has no generator metadata (marker positions, ...) to check cues on
+        if not ds.manifest.get("imported"):
+            by_task.setdefault(ds.manifest["task"], []).append(ds)
     extra = {name: tasks.get(name).audit_extra(group) for name, group in by_task.items()}
     extra = {k: v for k, v in extra.items() if v}
     if extra:

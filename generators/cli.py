@@ -32,8 +32,9 @@ def verify_command(root, sample, check_seed):
         for line in failures:
             click.echo(f"  {line}")
         sys.exit(1)
-    click.echo(f"{root}: OK ({summary['shards']} shards match their sha256, "
-               f"{summary['samples_regenerated']} samples regenerated identically)")
+    regenerated = (f"imported from {summary['imported']}, so no sample can be regenerated" if "imported" in summary
+                   else f"{summary['samples_regenerated']} samples regenerated identically")
+    click.echo(f"{root}: OK ({summary['shards']} shards match their sha256, {regenerated})")
 
 
 @main.command("audit")
@@ -57,31 +58,68 @@ def audit_command(roots, out, strict):
         sys.exit(1)
 
 
+def _format_help():
+    from .exports import FORMATS
+
+    return "; ".join(f"{name}: {f.help} ({', '.join(f.tasks)})" for name, f in FORMATS.items())
+
+
 @main.command("export")
 @click.argument("root", type=click.Path(path_type=Path))
-@click.option("--format", "fmt", required=True, type=click.Choice(["easy-to-hard", "lra"]),
-              help="easy-to-hard: inputs.npy, solutions.npy (mazes); lra: the Long Range Arena PathFinder layout.")
-@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--format", "fmt", required=True,
+              type=click.Choice(["easy-to-hard", "lra", "parquet", "webdataset", "imagefolder"]), help=_format_help())
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder to create (refused if it exists; easy-to-hard writes its two files into it).")
 @click.option("--masks", is_flag=True, help="lra: also write each contour mask as masks/<k>/sample_<i>.png.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @user_errors
 def export_command(root, fmt, out, masks, quiet):
-    """Write a dataset in another suite's format (easy-to-hard for mazes, lra for PathFinder)."""
+    """Write a dataset in the layout other code reads (easy-to-hard, LRA, Hugging Face parquet,
+    WebDataset, ImageFolder); a manifest.json beside it names the source dataset."""
+    from .exports import FORMATS, export
+    from .progress import progress_bar
+
     ds = open_or_fail(root)
-    wanted = {"easy-to-hard": "mazes", "lra": "pathfinder"}[fmt]
-    if ds.manifest["task"] != wanted:
-        raise click.UsageError(f"{root} is a {ds.manifest['task']} dataset; --format {fmt} takes {wanted} only")
-    if fmt == "lra":
-        from .pathfinder.lra import export_lra
-        from .progress import progress_bar
-
-        with progress_bar(len(ds), "export lra", enabled=not quiet) as update:
-            click.echo(str(export_lra(ds, out, masks=masks, progress=update)))
-        return
-    from .export import export_easy_to_hard
-
-    for path in export_easy_to_hard(ds, out):
+    allowed = FORMATS[fmt].tasks
+    if ds.manifest["task"] not in allowed:
+        raise click.UsageError(f"{root} is a {ds.manifest['task']} dataset; --format {fmt} takes "
+                               f"{' or '.join(allowed)} only")
+    if masks and fmt != "lra":
+        raise click.BadParameter(f"--masks is for --format lra; {fmt} writes masks whenever the dataset has them",
+                                 param_hint="'--masks'")
+    with progress_bar(len(ds), f"export {fmt}", enabled=not quiet) as update:
+        written = export(ds, fmt, out, masks=masks, progress=update)
+    for path in written if isinstance(written, list) else [written]:
         click.echo(str(path))
+
+
+@main.group("import")
+def import_group():
+    """Turn a dataset published in another layout into shards the harness reads."""
+
+
+@import_group.command("lra")
+@click.argument("source", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Dataset folder to create (refused if it exists).")
+@click.option("--length", type=click.IntRange(min=1), default=None,
+              help="Contour length (default: from the folder name, curv_baseline = 6, curv_contour_length_<L>).")
+@click.option("--split", default="test", show_default=True, type=click.Choice(["train", "val", "test"]))
+@click.option("--skip-broken", is_flag=True, help="Leave out empty or unreadable images (the release has some); "
+                                                 "their paths are listed in the manifest.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@user_errors
+def import_lra_command(source, out, length, split, skip_broken, quiet):
+    """An LRA PathFinder folder (pathfinder<size>/<difficulty> with imgs/ and metadata/, masks/
+    if present) as our shards; evaluate on it with `bench evaluate ... --test-data OUT`."""
+    from .pathfinder.lra import find_difficulty_folder, import_lra, metadata_lines
+    from .progress import progress_bar
+
+    total = sum(1 for _ in metadata_lines(find_difficulty_folder(source)))
+    with progress_bar(total, "import lra", enabled=not quiet) as update:
+        out, kept, skipped = import_lra(source, out, length=length, split=split, skip_broken=skip_broken,
+                                        progress=update)
+    click.echo(f"{out}: {kept} images" + (f" ({len(skipped)} broken ones left out)" if skipped else ""))
 
 
 @main.command("preview")

@@ -20,6 +20,10 @@ def verify(ds, sample=100, rng_seed=None):
     for extra in sorted(p.name for p in ds.root.glob("shard-*.h5")):
         if extra not in expected_files:
             failures.append(f"{ds.root / extra}: not listed in the manifest")
+    if ds.manifest.get("imported"):
+        # made from files, not from seeds: there is nothing to regenerate
+        return failures, {"shards": len(ds.manifest["shards"]), "samples_regenerated": 0, "rng_seed": rng_seed,
+                          "imported": ds.manifest["imported"]["format"]}
     rng = np.random.default_rng(rng_seed)
     n = len(ds)
     indices = np.sort(rng.choice(n, size=min(sample, n), replace=False)) if sample > 0 else []

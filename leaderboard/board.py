@@ -66,6 +66,9 @@ def expected_manifest(key, data_root):
 def check_data(results, data_root=suite.DEFAULT_DATA_ROOT):
     """Every cited dataset must be the suite's set, byte for byte (manifest sha256)."""
     task, sets = results["task"], results["suite"]["sets"]
+    if sets == "custom":
+        raise ResultsError("results on --test-data sets are not board entries; the board takes the suite's "
+                           "standard or quick sets")
     if results["suite"]["version"] != suite.SUITE_VERSION:
         raise ResultsError(f"results cite suite version {results['suite']['version']}, this board takes "
                            f"{suite.SUITE_VERSION}")

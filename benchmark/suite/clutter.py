@@ -21,7 +21,7 @@ def entries():
             train_difficulties=(8,), test_difficulties=(2, 4, 6, 8), default_train=8, seed=20_254,
             counts={"standard": Counts(train=300_000, test=10_000),
                     "quick": Counts(train=2_000, test=200)},
-            make_params=_clutter_params),
+            make_params=_clutter_params, difficulty_of=lambda params: params["clutter"] + 1),
     }
 
 

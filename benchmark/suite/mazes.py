@@ -20,7 +20,7 @@ def entries():
             default_train=9, seed=20_251,
             counts={"standard": Counts(train=50_000, test=10_000, test_far=1_000, far=tuple(range(19, 60, 2))),
                     "quick": Counts(train=2_000, test=200, test_far=100, far=tuple(range(19, 60, 2)))},
-            make_params=_maze_params),
+            make_params=_maze_params, difficulty_of=lambda params: params["size"]),
     }
 
 

@@ -29,13 +29,13 @@ def entries():
             train_difficulties=(9, 14, 18), test_difficulties=PF_TEST, default_train=14, seed=20_252,
             counts={"standard": Counts(train=700_000, test=100_000, test_far=20_000, far=PF_FAR),
                     "quick": Counts(train=2_000, test=200, test_far=200, far=PF_FAR)},
-            make_params=_pathfinder_params),
+            make_params=_pathfinder_params, difficulty_of=lambda params: params["length"]),
         "pathfinder-seg": TaskSpec(
             name="pathfinder-seg", generator="pathfinder", metric="iou", target="masks",
             train_difficulties=SEG_LENGTHS, test_difficulties=SEG_LENGTHS, default_train=14, seed=20_253,
             counts={"standard": Counts(train=200_000, test=10_000),
                     "quick": Counts(train=2_000, test=200)},
-            make_params=_segmentation_params),
+            make_params=_segmentation_params, difficulty_of=lambda params: params["length"]),
     }
 
 

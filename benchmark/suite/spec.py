@@ -24,6 +24,7 @@ class TaskSpec:
     seed: int                    # base seed of every set of this task
     counts: dict                 # regime -> Counts
     make_params: callable        # difficulty -> generator parameters
+    difficulty_of: callable = None   # a dataset's generator parameters -> its difficulty
 
     def info(self, difficulty=None):
         """The TaskInfo handed to build_model for training at ``difficulty``."""

@@ -4,10 +4,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import replacing
-from .errors import DatasetError
-
-FORMATS = ("easy-to-hard",)
+from ..atomic import replacing
+from ..errors import DatasetError
 
 
 def easy_to_hard_arrays(ds):
@@ -50,7 +48,7 @@ def _require_mazes(ds):
 
 
 def _shard_arrays(ds, k):
-    from .shards import open_shard
+    from ..shards import open_shard
 
     with open_shard(ds.root / ds.manifest["shards"][k]["file"]) as f:
         return {"images": f["images"][()], "masks": f["masks"][()]}
