@@ -57,10 +57,17 @@ MASK_THRESHOLD = 0.25  # on the target's geometric coverage at output resolution
 OWNER_A = 0
 OWNER_B = 1
 
+# The placement code (geometry, growth, layout) takes the scene as a dozen arrays; numba's
+# reference counting would increment and decrement every array argument at every call,
+# atomically: ~20 such calls per fit test, more than the test itself. These functions
+# allocate nothing, so they are compiled without the runtime's reference counting
+# (``_nrt=False``), which changes no arithmetic, only drops that overhead (~2.5x).
+_hot = njit(cache=True, _nrt=False)
+
 
 # ---------------------------------------------------------------- geometry helpers
 
-@njit(cache=True)
+@_hot
 def _pt_seg(py, px, ay, ax, by, bx):
     """Distance from point p to segment ab."""
     vy = by - ay
@@ -80,12 +87,12 @@ def _pt_seg(py, px, ay, ax, by, bx):
     return math.sqrt(dy * dy + dx * dx)
 
 
-@njit(cache=True)
+@_hot
 def _cross(ay, ax, by, bx, cy, cx):
     return (by - ay) * (cx - ax) - (bx - ax) * (cy - ay)
 
 
-@njit(cache=True)
+@_hot
 def _seg_seg(ay, ax, by, bx, cy, cx, dy, dx):
     """Distance between segments ab and cd (0 when they cross)."""
     d1 = _cross(ay, ax, by, bx, cy, cx)
@@ -114,7 +121,7 @@ def _turn_table(n=4096):
 _TURNS = _turn_table()
 
 
-@njit(cache=True)
+@_hot
 def _turn(state, continuity):
     """A turn with density cos^2(turn x continuity), |turn| <= 90 deg / continuity."""
     n = _TURNS.shape[0] - 1
@@ -132,7 +139,7 @@ def _turn(state, continuity):
 # end), zowner, zdash (the end's own dash, exempt from its zone).
 
 
-@njit(cache=True)
+@_hot
 def _add_dash(d, cy, cx, uy, ux, owner, rank, dcy, dcx, duy, dux, down, drank, counts, items, cell, g):
     dcy[d] = cy
     dcx[d] = cx
@@ -148,7 +155,7 @@ def _add_dash(d, cy, cx, uy, ux, owner, rank, dcy, dcx, duy, dux, down, drank, c
     return True
 
 
-@njit(cache=True)
+@_hot
 def _pop_dashes(n_dash, keep, dcy, dcx, counts, cell, g):
     """Remove dashes keep..n_dash-1 (newest first, so each is the last item of its cell)."""
     for d in range(n_dash - 1, keep - 1, -1):
@@ -157,7 +164,7 @@ def _pop_dashes(n_dash, keep, dcy, dcx, counts, cell, g):
     return keep
 
 
-@njit(cache=True)
+@_hot
 def _fits(cy, cx, uy, ux, owner, rank, half, clear, lo, hi,
           n_dash, dcy, dcx, duy, dux, down, drank, counts, items, cell, g,
           zy, zx, zowner, zdash, n_zone, r_other, r_own, n_placed):
@@ -201,7 +208,7 @@ def _fits(cy, cx, uy, ux, owner, rank, half, clear, lo, hi,
     return True
 
 
-@njit(cache=True)
+@_hot
 def _point_clear(py, px, r, owner, same, skip, half, n_dash, dcy, dcx, duy, dux, down, counts, items, cell, g):
     """No dash of the chosen owners within r of p: same=True checks only ``owner``'s dashes
     (except dash ``skip``), same=False only the other owners' dashes."""
@@ -221,7 +228,7 @@ def _point_clear(py, px, r, owner, same, skip, half, n_dash, dcy, dcx, duy, dux,
     return True
 
 
-@njit(cache=True)
+@_hot
 def _grow(state, owner, sy, sx, length, half, gap, clear, lo, hi, continuity, look, first_tries,
           n_dash, dcy, dcx, duy, dux, down, drank, counts, items, cell, g,
           zy, zx, zowner, zdash, n_zone, r_other, r_own):
@@ -230,9 +237,14 @@ def _grow(state, owner, sy, sx, length, half, gap, clear, lo, hi, continuity, lo
     Returns the new dash count, or -1 (nothing added) when it could not be completed.
     A dead end backs up two dashes, a bounded number of times. ``look``: steer away from
     the canvas edge (targets, which must reach their full length).
+
+    Each dash takes the first drawn candidate that fits and leaves room ahead ("roomy"),
+    else the first that fits. Once a fallback is held, a candidate that is not roomy can
+    change nothing, so its fit test (the costly part) is skipped: the draws and the choice
+    are those of testing every candidate, about half the fit tests fewer on small canvases.
     """
     first = n_dash
-    spare = -1
+    spare = False
     fy = 0.0
     fx = 0.0
     fu = 0.0
@@ -244,19 +256,20 @@ def _grow(state, owner, sy, sx, length, half, gap, clear, lo, hi, continuity, lo
         ux = math.cos(a)
         cy = sy + half * uy
         cx = sx + half * ux
+        roomy = (lo <= cy + ahead * uy <= hi and lo <= cx + ahead * ux <= hi) or not look
+        if spare and not roomy:
+            continue  # could not replace the fallback: no fit test
         if not _fits(cy, cx, uy, ux, owner, 0, half, clear, lo, hi, n_dash, dcy, dcx, duy, dux, down, drank,
                      counts, items, cell, g, zy, zx, zowner, zdash, n_zone, r_other, r_own, n_dash):
             continue
-        roomy = (lo <= cy + ahead * uy <= hi and lo <= cx + ahead * ux <= hi) or not look
-        if roomy or spare < 0:
-            spare = 1
-            fy = cy
-            fx = cx
-            fu = uy
-            fv = ux
+        spare = True
+        fy = cy
+        fx = cx
+        fu = uy
+        fv = ux
         if roomy:
             break
-    if spare < 0 or not _add_dash(n_dash, fy, fx, fu, fv, owner, 0, dcy, dcx, duy, dux, down, drank,
+    if not spare or not _add_dash(n_dash, fy, fx, fu, fv, owner, 0, dcy, dcx, duy, dux, down, drank,
                                   counts, items, cell, g):
         return -1
     n_dash += 1
@@ -264,14 +277,11 @@ def _grow(state, owner, sy, sx, length, half, gap, clear, lo, hi, continuity, lo
     rank = 1
     while rank < length:
         p = n_dash - 1
-        ok = False
         # Among the turns that fit, prefer one that leaves room ahead (the reference weighs
-        # candidates by free space); the first fitting turn is the fallback.
-        spare = -1
-        sy0 = 0.0
-        sx0 = 0.0
-        su0 = 0.0
-        sv0 = 0.0
+        # candidates by free space); the first fitting turn is the fallback. The last dash
+        # takes the first turn that fits.
+        last = rank == length - 1
+        spare = False
         for _ in range(TURN_TRIES):
             th = _turn(state, continuity)
             c = math.cos(th)
@@ -286,26 +296,26 @@ def _grow(state, owner, sy, sx, length, half, gap, clear, lo, hi, continuity, lo
                 continue
             cy = dcy[p] + half * duy[p] + gap * wy / wn + half * uy
             cx = dcx[p] + half * dux[p] + gap * wx / wn + half * ux
-            if not _fits(cy, cx, uy, ux, owner, rank, half, clear, lo, hi, n_dash, dcy, dcx, duy, dux, down,
-                         drank, counts, items, cell, g, zy, zx, zowner, zdash, n_zone, r_other, r_own, n_dash):
-                continue
             ay = cy + ahead * uy
             ax = cx + ahead * ux
             roomy = (lo <= ay <= hi and lo <= ax <= hi) or not look
-            if roomy or spare < 0:
-                spare = 1
-                sy0 = cy
-                sx0 = cx
-                su0 = uy
-                sv0 = ux
-            if roomy or rank == length - 1:
+            if spare and not roomy:
+                continue  # could not replace the fallback: no fit test
+            if not _fits(cy, cx, uy, ux, owner, rank, half, clear, lo, hi, n_dash, dcy, dcx, duy, dux, down,
+                         drank, counts, items, cell, g, zy, zx, zowner, zdash, n_zone, r_other, r_own, n_dash):
+                continue
+            spare = True
+            fy = cy
+            fx = cx
+            fu = uy
+            fv = ux
+            if roomy or last:
                 break
-        if spare > 0 and _add_dash(n_dash, sy0, sx0, su0, sv0, owner, rank, dcy, dcx, duy, dux, down, drank,
-                                   counts, items, cell, g):
+        if spare and _add_dash(n_dash, fy, fx, fu, fv, owner, rank, dcy, dcx, duy, dux, down, drank,
+                               counts, items, cell, g):
             n_dash += 1
             rank += 1
-            ok = True
-        if not ok:
+        else:
             if backups == 0 or rank < 3:
                 _pop_dashes(n_dash, first, dcy, dcx, counts, cell, g)
                 return -1
@@ -315,13 +325,13 @@ def _grow(state, owner, sy, sx, length, half, gap, clear, lo, hi, continuity, lo
     return n_dash
 
 
-@njit(cache=True)
+@_hot
 def _end_point(d, half, dcy, dcx, duy, dux, sign):
     """The outer end of dash d: sign -1 = its start, +1 = its end."""
     return dcy[d] + sign * half * duy[d], dcx[d] + sign * half * dux[d]
 
 
-@njit(cache=True)
+@_hot
 def _target(state, owner, sy, sx, length, half, gap, clear, lo, hi, lo_m, hi_m, continuity,
             n_dash, dcy, dcx, duy, dux, down, drank, counts, items, cell, g,
             zy, zx, zowner, zdash, n_zone, r_other, r_own, need_own, need_other):
@@ -359,7 +369,7 @@ def _target(state, owner, sy, sx, length, half, gap, clear, lo, hi, lo_m, hi_m, 
     return nb
 
 
-@njit(cache=True)
+@_hot
 def layout(state, length, canvas, pad, half, thick, gap, margin, continuity, dlen, n_distr,
            seed_distance, radius, mirror, max_attempts, dcy, dcx, duy, dux, down, drank, counts, items,
            gcounts, gitems, cell, g, zy, zx, zowner, zdash, ends):
