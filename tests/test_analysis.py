@@ -178,3 +178,18 @@ def test_decoding_bad_input_is_one_line_exit_2(tmp_path, data_root):
         code, out = run_cli(*args, "--data-root", data_root, "--out", tmp_path / "x.json")
         assert code == 2 and words in out and len(out.strip().splitlines()) == 1, (args, out)
     assert not (tmp_path / "x.json").exists()
+
+
+def test_decoding_names_the_recurrent_inputs_a_trace_gives(tmp_path, data_root):
+    model = tmp_path / "inputs.py"
+    model.write_text(TRACED.replace('return [{"layer": noise}, {"layer": marker}][:steps]',
+                                    'return [{"layer": noise, "feedback": [noise]}, '
+                                    '{"layer": noise, "feedback": [marker]}][:steps]'))
+    code, out = run_cli("analyze", "decode", model, "--task", "mazes", "--quick", "--split", "150:50", "--repeats", 2,
+                        "--data-root", data_root, "--out", tmp_path / "d.json")
+    assert code == 0, out
+    report = json.loads((tmp_path / "d.json").read_text())
+    assert report["recurrent_input_layers"] == ["feedback0"]
+    rows = {(r["layer"], r["variable"], r["step"]): r["accuracy"] for r in report["rows"]}
+    assert rows[("feedback0", "start_row", 2)] >= 0.95 and rows[("layer", "start_row", 2)] < 0.8
+    assert "from recurrent inputs alone: " in out

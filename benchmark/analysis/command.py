@@ -158,9 +158,88 @@ def decode_command(model, task, weights, train_difficulty, train_steps, difficul
                    key=lambda r: r["accuracy"])
         click.echo(f"{name}: {100 * best['accuracy']:.1f}% at step {last} ({best['layer']}); chance "
                    f"{100 * best['chance']:.1f}%, permuted labels {100 * best['permutation']:.1f}%")
+        inputs = [r for r in report["rows"] if r["variable"] == name and r["step"] == last
+                  and r["layer"] in report["recurrent_input_layers"]]
+        if inputs:
+            best = max(inputs, key=lambda r: r["accuracy"])
+            click.echo(f"  from recurrent inputs alone: {100 * best['accuracy']:.1f}% ({best['layer']})")
     click.echo(f"recording {report['seconds']['record']:.1f} s, decoding {report['seconds']['decode']:.1f} s")
     click.echo(str(path))
     click.echo(str(path.with_suffix(".png")))
+
+
+@analyze_group.command("perturb")
+@_common
+@click.option("--variables", "names", default=",".join(("location", "scale", "orientation", "category-within",
+                                                        "category-across")), show_default=True,
+              help="Variables whose twins give the injected feedback (comma list).")
+@click.option("--repeats", type=click.IntRange(min=2), default=5, show_default=True,
+              help="Control permutations drawn per layer and step.")
+@click.option("--steps", type=click.IntRange(min=1), default=None, help="Steps run (default: the trained steps).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the control permutations.")
+@harness_errors
+def perturb_command(model, task, weights, train_difficulty, train_steps, difficulty, count, quick, device, out,
+                    data_root, names, repeats, steps, seed):
+    """The clutter study's functional importance of feedback: the recurrent input of a twin
+    scene (one variable changed) injected at each layer and step, against a permuted control.
+    Needs trace(x, steps, inject=...) giving 'feedback' and 'logits' per step."""
+    import time
+
+    from .perturb import check_model
+    from .reports import perturb_plot, perturb_report, write
+
+    if task != "clutter":
+        raise HarnessError(f"perturbation takes --task clutter (twins are clutter scenes); {task} has no twins")
+    variables = _variables(names)
+    who, x, y, data, sets, ds = _prepare(model, task, weights, train_difficulty, train_steps, difficulty, count,
+                                         1000, quick, device, data_root)
+    problem = check_model(who.model)
+    if problem:
+        raise HarnessError(f"{model}: {problem}")
+    path = _out(out, who, task, "perturb")
+    t0 = time.perf_counter()
+    twins = _twins(ds, x.shape[0], variables)
+    report = perturb_report(who, x, y, twins, task, sets, data, steps or who.info.train_steps, repeats, seed,
+                            time.perf_counter() - t0)
+    write(report, "perturb", path)
+    perturb_plot(report, path.with_suffix(".png"))
+    for name in variables:
+        best = max((r for r in report["rows"] if r["variable"] == name), key=lambda r: r["importance"])
+        click.echo(f"{name}: largest importance {best['importance']:.2f} [{best['ci'][0]:.2f}, {best['ci'][1]:.2f}] "
+                   f"(layer {best['layer']}, step {best['step']})")
+    click.echo(f"twins {report['seconds']['twins']:.1f} s, perturbation {report['seconds']['perturb']:.1f} s")
+    click.echo(str(path))
+    click.echo(str(path.with_suffix(".png")))
+
+
+def _variables(text):
+    from generators.clutter.twins import VARIABLES
+
+    names = [v.strip() for v in text.split(",") if v.strip()]
+    unknown = [v for v in names if v not in VARIABLES]
+    if unknown or not names:
+        raise HarnessError(f"--variables {text!r}: {', '.join(unknown) or 'none given'}; allowed: "
+                           f"{', '.join(VARIABLES)}")
+    return names
+
+
+def _twins(ds, n, variables):
+    """Twin images (float, as the harness reads images) of the first ``n`` scenes of ``ds``."""
+    import numpy as np
+    import torch
+
+    from generators.clutter import sources
+    from generators.clutter.twins import twin_arrays
+    from generators.errors import DatasetError
+
+    manifest = ds.manifest
+    seeds = np.stack([np.asarray(ds.shards.sample(i, ["meta/seed"])["meta/seed"]) for i in range(n)]).ravel()
+    try:
+        found = sources.load()
+    except DatasetError as exc:
+        raise HarnessError(f"twins are regenerated from the MNIST sources: {exc}") from None
+    return {v: torch.from_numpy(twin_arrays(found, manifest["params"], manifest["split"], seeds, v)["images"]
+                                .astype(np.float32) / 255.0) for v in variables}
 
 
 def _split(text):

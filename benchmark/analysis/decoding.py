@@ -73,12 +73,14 @@ def _accuracy(train_x, train_y, test_x, test_y):
     return float(np.mean(clf.predict(test_x) == test_y))
 
 
-def _interval(values):
+def interval(values, clip=True):
+    """95% interval of the mean over repeats (t distribution); ``clip`` to [0, 1] for accuracies."""
     v = np.asarray(values, dtype=np.float64)
     if v.size < 2:
         return [float(v.mean())] * 2
     half = stats.t.ppf(0.975, v.size - 1) * v.std(ddof=1) / math.sqrt(v.size)
-    return [float(max(0.0, v.mean() - half)), float(min(1.0, v.mean() + half))]
+    lo, hi = v.mean() - half, v.mean() + half
+    return [float(max(0.0, lo)), float(min(1.0, hi))] if clip else [float(lo), float(hi)]
 
 
 def decode(recorded, variables, n_train, n_test, repeats=10, seed=0):
@@ -100,8 +102,8 @@ def decode(recorded, variables, n_train, n_test, repeats=10, seed=0):
                     acc.append(_accuracy(features[tr], labels[tr], features[te], labels[te]))
                     perm.append(_accuracy(features[tr], labels[tr][s], features[te], labels[te]))
                 rows.append({"variable": name, "layer": layer, "step": step, "accuracy": float(np.mean(acc)),
-                             "ci": _interval(acc), "permutation": float(np.mean(perm)),
-                             "permutation_ci": _interval(perm), "chance": chance})
+                             "ci": interval(acc), "permutation": float(np.mean(perm)),
+                             "permutation_ci": interval(perm), "chance": chance})
     return rows
 
 

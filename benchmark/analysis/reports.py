@@ -28,6 +28,7 @@ from .inputs import summary  # noqa: E402
 
 SCHEMAS = Path(__file__).with_name("schemas")
 FORMAT = "recurrent-vision-bench/analysis-{}"
+RECURRENT_INPUT = "feedback"     # the trace key holding each layer's recurrent input
 C_RBP_PAPER = {"figure": "state distance ||h_N - h_T||, PathFinder-14 segmentation, T >> N",
                "BPTT": 43.55, "C-BPTT": 1.96, "C-RBP": 0.11}
 
@@ -175,6 +176,8 @@ def decode_report(subject, x, task, sets, data, variables, steps, n_train, n_tes
         "decoder": "sklearn LinearSVC, default parameters", "steps": steps, "train_images": n_train,
         "test_images": n_test, "repeats": repeats, "seed": seed, "max_features": max_features,
         "layers": {name: int(f.shape[1]) for name, f in recorded[0].items()},
+        # trace's "feedback" entries: each layer's recurrent input alone (lateral + top-down)
+        "recurrent_input_layers": [name for name in recorded[0] if name.startswith(RECURRENT_INPUT)],
         "variables": {name: {"classes": int(np.unique(v).size)} for name, v in variables.items()},
         "rows": rows,
         "seconds": {"record": round(record_seconds, 3), "decode": round(decode_seconds, 3)},
@@ -210,5 +213,47 @@ def decode_plot(report, path):
     axes[0, 0].set_ylabel("decoding accuracy", fontsize=8)
     axes[0, 0].legend(fontsize=6)
     fig.suptitle(f"{report['model']['name']} on {report['data']['key']}: linear decoding per layer and step", fontsize=9)
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def perturb_report(subject, x, y, twins, task, sets, data, steps, repeats, seed, twin_seconds):
+    from .perturb import importance
+
+    t0 = time.perf_counter()
+    rows = importance(subject.model, x.to(subject.device), y.to(subject.device),
+                      {k: v.to(subject.device) for k, v in twins.items()}, steps, repeats, seed)
+    return {
+        **_header("perturb", task, sets, subject, data),
+        "method": "twin's recurrent input injected at (layer, step); control: the same, elements permuted per "
+                  "image; importance = (acc_control - acc_systematic) / acc_original, final-step category",
+        "steps": steps, "repeats": repeats, "seed": seed, "variables": list(twins),
+        "layers": sorted({r["layer"] for r in rows}), "rows": rows,
+        "seconds": {"twins": twin_seconds, "perturb": time.perf_counter() - t0},
+    }
+
+
+def perturb_plot(report, path):
+    """Importance per step, one line per layer, one panel per variable."""
+    names = report["variables"]
+    fig, axes = plt.subplots(1, len(names), figsize=(3.0 * len(names), 2.8), dpi=110, squeeze=False, sharey=True)
+    cmap = plt.get_cmap("viridis")
+    layers = report["layers"]
+    for ax, name in zip(axes[0], names):
+        for k, layer in enumerate(layers):
+            mine = sorted((r for r in report["rows"] if r["variable"] == name and r["layer"] == layer),
+                          key=lambda r: r["step"])
+            steps = [r["step"] for r in mine]
+            color = cmap(k / max(1, len(layers) - 1))
+            ax.plot(steps, [r["importance"] for r in mine], marker="o", ms=3, color=color, label=f"layer {layer}")
+            ax.fill_between(steps, [r["ci"][0] for r in mine], [r["ci"][1] for r in mine], color=color, alpha=0.15,
+                            lw=0)
+        ax.axhline(0, color="gray", lw=1)
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel("injection step", fontsize=8)
+        ax.grid(alpha=0.3)
+    axes[0, 0].set_ylabel("functional importance", fontsize=8)
+    axes[0, 0].legend(fontsize=6)
+    fig.suptitle(f"{report['model']['name']} on {report['data']['key']}: feedback from a twin", fontsize=9)
     fig.tight_layout()
     _save(fig, path)

@@ -334,29 +334,31 @@ def compose(src_images, target, present, domain, index, scale, rot, center, perm
 
 
 @njit(cache=True, nogil=True)
-def generate_into(seeds, src_images, src_labels, ranges, n_clutter, small, large, scale_jitter, angle,
-                  angle_jitter, max_side, images, target_only, labels, present, domain, index, big, scale,
-                  positive, rot, center, perm, target_slot):
-    """Fill preallocated per-sample arrays from ``seeds`` (one scene per seed).
-
-    images uint8 [N, 1, H, W]; target_only uint8 [N, 1, H, W] or [0, ...] for none;
-    per-object arrays [N, 8(, k)]; labels int64 [N].
-    """
-    canvas = np.zeros((SIDE, SIDE), np.float64)
-    obj = np.zeros(max_side * max_side, np.float64)
-    tobj = np.zeros(max_side * max_side, np.float64)
-    dest, border, quad, line = _scratch(max_side)
-    none = np.zeros((0, 0), np.uint8)
+def draw_into(seeds, ranges, n_clutter, small, large, scale_jitter, angle, angle_jitter, present, domain, index,
+              big, scale, positive, rot, center, perm, target_slot):
+    """Every scene's drawn values (per-object arrays [N, 8(, k)], target slots [N]) from ``seeds``."""
     for n in range(seeds.shape[0]):
         state = new_state(seeds[n])
         target_slot[n] = draw_scene(state, ranges, n_clutter, small, large, scale_jitter, angle, angle_jitter,
                                     present[n], domain[n], index[n], big[n], scale[n], positive[n], rot[n],
                                     center[n], perm[n])
+
+
+@njit(cache=True, nogil=True)
+def compose_into(src_images, src_labels, max_side, images, target_only, labels, present, domain, index, scale, rot,
+                 center, perm, target_slot):
+    """Render scenes whose values are drawn (or edited, for twins): images uint8 [N, 1, H, W],
+    target_only uint8 [N, 1, H, W] or [0, ...] for none, labels int64 [N]."""
+    canvas = np.zeros((SIDE, SIDE), np.float64)
+    obj = np.zeros(max_side * max_side, np.float64)
+    tobj = np.zeros(max_side * max_side, np.float64)
+    dest, border, quad, line = _scratch(max_side)
+    none = np.zeros((0, 0), np.uint8)
     # Rendering scene n starts the loads of scene n + 1's (random, mostly uncached) source
     # images, so that they arrive while scene n is drawn.
     flat_src = src_images.reshape(-1)
-    for n in range(seeds.shape[0]):
-        if n + 1 < seeds.shape[0]:
+    for n in range(images.shape[0]):
+        if n + 1 < images.shape[0]:
             _prefetch_sources(flat_src, src_images.shape[1], domain[n + 1], index[n + 1])
         t = target_slot[n]
         compose(src_images, t, present[n], domain[n], index[n], scale[n], rot[n], center[n], perm[n],

@@ -80,35 +80,45 @@ class ClutterTask(Task):
         return audit_datasets(datasets)
 
 
+# The values a scene draws, in the kernel's argument order.
+DRAWN = ("present", "domain", "index", "big", "scale", "positive", "rot", "center", "perm", "target_slot")
+
+
 def generate_arrays(source_set, params, split, seeds):
     """Arrays of the scenes of ``seeds`` (pure function of params, split and seeds)."""
-    images_src, labels_src = source_set.stacked()
-    ranges = source_set.split_ranges(split)
+    return render_scenes(source_set, params, draw_scenes(source_set, params, split, seeds))
+
+
+def draw_scenes(source_set, params, split, seeds):
+    """The values every scene of ``seeds`` draws: per-object arrays [N, 8(, k)] and the target
+    slot [N] (what ``render_scenes`` turns into images; a twin edits them in between)."""
     seeds = np.ascontiguousarray(seeds, dtype=np.uint64)
-    n = len(seeds)
-    k = clutter.OBJECTS
+    n, k = len(seeds), clutter.OBJECTS
+    drawn = {"present": np.empty((n, k), np.uint8), "domain": np.empty((n, k), np.int64),
+             "index": np.empty((n, k), np.int64), "big": np.empty((n, k), np.uint8),
+             "scale": np.empty((n, k), np.float64), "positive": np.empty((n, k), np.uint8),
+             "rot": np.empty((n, k), np.float64), "center": np.empty((n, k, 2), np.int64),
+             "perm": np.empty((n, k, 9), np.int8), "target_slot": np.empty(n, np.int64)}
+    small, large = params["scales"]
+    clutter.draw_into(seeds, source_set.split_ranges(split), int(params["clutter"]), float(small), float(large),
+                      float(params["scale_jitter"]), float(params["angle"]), float(params["angle_jitter"]),
+                      *(drawn[name] for name in DRAWN))
+    return drawn
+
+
+def render_scenes(source_set, params, drawn):
+    """Images, labels and meta/ of scenes with the given drawn values."""
+    images_src, labels_src = source_set.stacked()
+    n = len(drawn["target_slot"])
     small, large = params["scales"]
     max_side = clutter.object_side(max(small, large) + params["scale_jitter"]) + 1
     images = np.empty((n, 1, clutter.SIDE, clutter.SIDE), np.uint8)
     target_only = np.empty((n if params["with_target_only"] else 0, 1, clutter.SIDE, clutter.SIDE), np.uint8)
     labels = np.empty(n, np.int64)
-    present = np.empty((n, k), np.uint8)
-    domain = np.empty((n, k), np.int64)
-    index = np.empty((n, k), np.int64)
-    big = np.empty((n, k), np.uint8)
-    scale = np.empty((n, k), np.float64)
-    positive = np.empty((n, k), np.uint8)
-    rot = np.empty((n, k), np.float64)
-    center = np.empty((n, k, 2), np.int64)
-    perm = np.empty((n, k, 9), np.int8)
-    target_slot = np.empty(n, np.int64)
-    clutter.generate_into(seeds, images_src, labels_src, ranges, int(params["clutter"]),
-                          float(small), float(large),
-                          float(params["scale_jitter"]), float(params["angle"]), float(params["angle_jitter"]),
-                          max_side, images, target_only, labels, present, domain, index, big, scale, positive,
-                          rot, center, perm, target_slot)
+    present, domain, index, big, scale, positive, rot, center, perm, t = (drawn[name] for name in DRAWN)
+    clutter.compose_into(images_src, labels_src, max_side, images, target_only, labels, present, domain, index,
+                         scale, rot, center, perm, t)
     rows = np.arange(n)
-    t = target_slot
     q = t % 4
     out = {
         "images": images,
