@@ -250,6 +250,7 @@ def perturb_plot(report, path):
                             lw=0)
         ax.axhline(0, color="gray", lw=1)
         ax.set_title(name, fontsize=9)
+        ax.set_xticks(sorted({r["step"] for r in report["rows"]}))
         ax.set_xlabel("injection step", fontsize=8)
         ax.grid(alpha=0.3)
     axes[0, 0].set_ylabel("functional importance", fontsize=8)
