@@ -2,6 +2,7 @@
 
 Each rule gives one line: its id, PASS or FAIL, and on failure what was expected.
 """
+import inspect
 from dataclasses import dataclass
 
 import torch
@@ -114,6 +115,30 @@ def _trace_check(model, x, steps, record):
         record("P08", False, f"trace(x, {steps}) must hold tensors [B, ...] with B = {x.shape[0]} images")
         return
     record("P08", True, f"trace gives {len(per_step[0])} named activations per step (bench analyze decode)")
+    if "inject" in inspect.signature(model.trace).parameters:
+        _inject_check(model, x, steps, per_step, record)
+
+
+def _inject_check(model, x, steps, per_step, record):
+    """trace(x, steps, inject={(layer, step): tensor}) of bench analyze perturb: the injected
+    tensor must become that layer's recurrent input ('feedback') at that step."""
+    feedback = per_step[0].get("feedback")
+    layers = [k for k, f in enumerate(feedback) if torch.is_tensor(f)] if isinstance(feedback, (list, tuple)) else []
+    if not layers or not all("logits" in d for d in per_step):
+        record("P09", False, "a trace taking inject must give, per step, 'feedback' (the recurrent input of each "
+                             "layer, a list of tensors) and 'logits' (bench analyze perturb)")
+        return
+    layer = layers[0]
+    probe = torch.full_like(feedback[layer], 0.5)
+    try:
+        used = model.trace(x, steps, inject={(layer, 0): probe})[0]["feedback"][layer]
+    except Exception as exc:
+        record("P09", False, f"trace(x, {steps}, inject=...) raised {type(exc).__name__}: {exc}")
+        return
+    ok = torch.is_tensor(used) and used.shape == probe.shape and torch.equal(used, probe)
+    what = f"inject={{({layer}, 0): tensor}}"
+    record("P09", ok, f"{what} replaces layer {layer}'s feedback at step 1 (bench analyze perturb)" if ok else
+           f"{what} did not become trace's feedback of layer {layer} at step 1; perturb needs it to")
 
 
 def _recurrent_checks(model, x, steps, record):

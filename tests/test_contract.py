@@ -173,3 +173,27 @@ def build_model(task):
     path.write_text(source)
     checks = {c.rule: c for c in preflight(path, TASK)}
     assert "P08" in checks and checks["P08"].ok == ok, checks.get("P08")
+
+
+@pytest.mark.parametrize("uses_inject, ok", [(True, True), (False, False)])
+def test_preflight_checks_that_inject_replaces_the_feedback(tmp_path, uses_inject, ok):
+    source = models.RECURRENT + f"""
+
+_build = build_model
+
+
+def _trace(x, steps, inject=None):
+    inject = (inject or {{}}) if {uses_inject} else {{}}
+    h = x[:, :1]
+    return [{{"feedback": [inject.get((0, t), h * t)], "logits": h.flatten(1)[:, :2]}} for t in range(steps)]
+
+
+def build_model(task):
+    model = _build(task)
+    model.trace = _trace
+    return model
+"""
+    path = tmp_path / "injectable.py"
+    path.write_text(source)
+    checks = {c.rule: c for c in preflight(path, TASK)}
+    assert checks["P08"].ok and checks["P09"].ok == ok, checks.get("P09")
