@@ -193,3 +193,14 @@ def test_decoding_names_the_recurrent_inputs_a_trace_gives(tmp_path, data_root):
     rows = {(r["layer"], r["variable"], r["step"]): r["accuracy"] for r in report["rows"]}
     assert rows[("feedback0", "start_row", 2)] >= 0.95 and rows[("layer", "start_row", 2)] < 0.8
     assert "from recurrent inputs alone: " in out
+
+
+def test_decoding_rows_do_not_depend_on_the_number_of_threads():
+    from benchmark.analysis.decoding import decode
+
+    rng = np.random.default_rng(1)
+    labels = {"a": rng.integers(0, 2, 120), "b": rng.integers(0, 2, 120)}
+    recorded = [{"h": rng.normal(size=(120, 16)) + 4 * labels["a"][:, None] * s} for s in range(2)]
+    one, two = decode(recorded, labels, 80, 40, 3, seed=5, jobs=1), decode(recorded, labels, 80, 40, 3, seed=5, jobs=2)
+    assert one == two and [(r["variable"], r["step"]) for r in one] == [("a", 1), ("a", 2), ("b", 1), ("b", 2)]
+    assert one[1]["accuracy"] > 0.9 > one[0]["accuracy"]

@@ -149,51 +149,39 @@ def test_a_registry_registered_at_run_time_resolves_its_names(monkeypatch):
         contract.load_source("zoo:tiny")
 
 
+def preflight_with_trace(tmp_path, trace):
+    """Preflight of the recurrent test model given ``trace`` (the source of a function)."""
+    path = tmp_path / "traced.py"
+    path.write_text(models.RECURRENT + f"""
+
+_build = build_model
+
+
+{trace}
+
+
+def build_model(task):
+    model = _build(task)
+    model.trace = _trace
+    return model
+""")
+    return {c.rule: c for c in preflight(path, TASK)}
+
+
 @pytest.mark.parametrize("trace, ok", [
     ("return [{'h': x[:, :1] * t} for t in range(steps)]", True),
     ("return {'h': x}", False),                                   # not one dict per step
     ("return [{'h': x[0]} for t in range(steps)]", False),        # no batch dimension
 ])
 def test_preflight_checks_the_optional_trace(tmp_path, trace, ok):
-    source = models.RECURRENT + f"""
-
-_build = build_model
-
-
-def _trace(x, steps):
-    {trace}
-
-
-def build_model(task):
-    model = _build(task)
-    model.trace = _trace
-    return model
-"""
-    path = tmp_path / "traced.py"
-    path.write_text(source)
-    checks = {c.rule: c for c in preflight(path, TASK)}
+    checks = preflight_with_trace(tmp_path, f"def _trace(x, steps):\n    {trace}")
     assert "P08" in checks and checks["P08"].ok == ok, checks.get("P08")
 
 
 @pytest.mark.parametrize("uses_inject, ok", [(True, True), (False, False)])
 def test_preflight_checks_that_inject_replaces_the_feedback(tmp_path, uses_inject, ok):
-    source = models.RECURRENT + f"""
-
-_build = build_model
-
-
-def _trace(x, steps, inject=None):
+    checks = preflight_with_trace(tmp_path, f"""def _trace(x, steps, inject=None):
     inject = (inject or {{}}) if {uses_inject} else {{}}
     h = x[:, :1]
-    return [{{"feedback": [inject.get((0, t), h * t)], "logits": h.flatten(1)[:, :2]}} for t in range(steps)]
-
-
-def build_model(task):
-    model = _build(task)
-    model.trace = _trace
-    return model
-"""
-    path = tmp_path / "injectable.py"
-    path.write_text(source)
-    checks = {c.rule: c for c in preflight(path, TASK)}
+    return [{{"feedback": [inject.get((0, t), h * t)], "logits": h.flatten(1)[:, :2]}} for t in range(steps)]""")
     assert checks["P08"].ok and checks["P09"].ok == ok, checks.get("P09")

@@ -133,9 +133,11 @@ def predictions_command(model, task, weights, train_difficulty, train_steps, dif
 @click.option("--max-features", type=click.IntRange(min=2), default=1024, show_default=True,
               help="Larger layers are average-pooled over space to at most this many values per image.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the draws and label permutations.")
+@click.option("--jobs", type=click.IntRange(min=1), default=None,
+              help="Decoders fitted at once (threads; default: the usable cores). Results do not depend on it.")
 @harness_errors
 def decode_command(model, task, weights, train_difficulty, train_steps, difficulty, count, quick, device, out,
-                   data_root, split, repeats, steps, max_features, seed):
+                   data_root, split, repeats, steps, max_features, seed, jobs):
     """Linear decoders (LinearSVC, as the clutter study) of the task's variables from every
     recorded layer at every step, with chance level and a permuted-label baseline. Needs
     trace(x, steps) or the model's step function."""
@@ -148,8 +150,10 @@ def decode_command(model, task, weights, train_difficulty, train_steps, difficul
     if x.shape[0] < n_train + n_test:
         raise HarnessError(f"--split {split} needs {n_train + n_test} images; -n gives {x.shape[0]}")
     path = _out(out, who, task, "decode")
+    from generators.engine import workers_default
+
     report = decode_report(who, x, task, sets, data, variables(task, ds, x.shape[0]), steps or who.info.train_steps,
-                           n_train, n_test, repeats, max_features, seed)
+                           n_train, n_test, repeats, max_features, seed, jobs or workers_default())
     write(report, "decode", path)
     decode_plot(report, path.with_suffix(".png"))
     last = max(r["step"] for r in report["rows"])

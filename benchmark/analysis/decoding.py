@@ -69,7 +69,8 @@ def _accuracy(train_x, train_y, test_x, test_y):
         return float(np.mean(test_y == train_y[0]))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")            # the study's defaults; convergence warnings are common
-        clf = LinearSVC().fit(train_x, train_y)
+        # random_state only fixes liblinear's shuffling order, so a report is reproducible
+        clf = LinearSVC(random_state=0).fit(train_x, train_y)
     return float(np.mean(clf.predict(test_x) == test_y))
 
 
@@ -83,28 +84,43 @@ def interval(values, clip=True):
     return [float(max(0.0, lo)), float(min(1.0, hi))] if clip else [float(lo), float(hi)]
 
 
-def decode(recorded, variables, n_train, n_test, repeats=10, seed=0):
-    """Rows {variable, layer, step, accuracy, ci, permutation, permutation_ci, chance}."""
+def decode(recorded, variables, n_train, n_test, repeats=10, seed=0, jobs=1):
+    """Rows {variable, layer, step, accuracy, ci, permutation, permutation_ci, chance}.
+
+    The (variable, step, layer) cells are fitted by ``jobs`` threads (liblinear releases the
+    GIL); every fit is seeded, so the rows do not depend on ``jobs``.
+    """
+    from joblib import Parallel, delayed
+
     n = next(iter(variables.values())).shape[0]
     if n_train + n_test > n:
         raise HarnessError(f"decoding needs {n_train} + {n_test} images; {n} were recorded")
     rng = np.random.default_rng(seed)
     draws = [rng.permutation(n)[:n_train + n_test] for _ in range(repeats)]
     shuffles = [rng.permutation(n_train) for _ in range(repeats)]
+    cells = [(name, step, layer) for name in variables for step, layers in enumerate(recorded, start=1)
+             for layer in layers]
+    fitted = Parallel(n_jobs=jobs, prefer="threads")(
+        delayed(_cell)(recorded[step - 1][layer], variables[name], draws, shuffles, n_train)
+        for name, step, layer in cells)
     rows = []
-    for name, labels in variables.items():
+    for (name, step, layer), (acc, perm) in zip(cells, fitted):
+        labels = variables[name]
         chance = float(np.mean([np.max(np.bincount(labels[d[n_train:]])) / n_test for d in draws]))
-        for step, layers in enumerate(recorded, start=1):
-            for layer, features in layers.items():
-                acc, perm = [], []
-                for d, s in zip(draws, shuffles):
-                    tr, te = d[:n_train], d[n_train:]
-                    acc.append(_accuracy(features[tr], labels[tr], features[te], labels[te]))
-                    perm.append(_accuracy(features[tr], labels[tr][s], features[te], labels[te]))
-                rows.append({"variable": name, "layer": layer, "step": step, "accuracy": float(np.mean(acc)),
-                             "ci": interval(acc), "permutation": float(np.mean(perm)),
-                             "permutation_ci": interval(perm), "chance": chance})
+        rows.append({"variable": name, "layer": layer, "step": step, "accuracy": float(np.mean(acc)),
+                     "ci": interval(acc), "permutation": float(np.mean(perm)), "permutation_ci": interval(perm),
+                     "chance": chance})
     return rows
+
+
+def _cell(features, labels, draws, shuffles, n_train):
+    """Accuracies of the decoder and of the permuted-label decoder over the repeats."""
+    acc, perm = [], []
+    for d, s in zip(draws, shuffles):
+        tr, te = d[:n_train], d[n_train:]
+        acc.append(_accuracy(features[tr], labels[tr], features[te], labels[te]))
+        perm.append(_accuracy(features[tr], labels[tr][s], features[te], labels[te]))
+    return acc, perm
 
 
 # Variables per task: (name, array in the shards, how to turn it into classes).

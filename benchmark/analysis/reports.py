@@ -159,17 +159,18 @@ def _fmt(v):
 
 def _save(fig, path):
     with replacing(Path(path), suffix=".png") as tmp:
-        fig.savefig(tmp)
+        fig.savefig(tmp, bbox_inches="tight")
     plt.close(fig)
 
 
-def decode_report(subject, x, task, sets, data, variables, steps, n_train, n_test, repeats, max_features, seed):
+def decode_report(subject, x, task, sets, data, variables, steps, n_train, n_test, repeats, max_features, seed,
+                  jobs=1):
     from .decoding import decode, record
 
     t0 = time.perf_counter()
     recorded = record(subject.model, x.to(subject.device), steps, max_features)
     t1 = time.perf_counter()
-    rows = decode(recorded, variables, n_train, n_test, repeats, seed)
+    rows = decode(recorded, variables, n_train, n_test, repeats, seed, jobs)
     record_seconds, decode_seconds = t1 - t0, time.perf_counter() - t1
     return {
         **_header("decode", task, sets, subject, data),
@@ -185,34 +186,47 @@ def decode_report(subject, x, task, sets, data, variables, steps, n_train, n_tes
 
 
 def decode_plot(report, path):
+    """Accuracy over steps, one line per layer, one panel per variable; chance and the
+    permuted-label baseline dashed."""
+    def extras(ax, rows):
+        steps = sorted({r["step"] for r in rows})
+        ax.axhline(rows[0]["chance"], color="gray", ls="--", lw=1, label="chance")
+        ax.plot(steps, [np.mean([r["permutation"] for r in rows if r["step"] == s]) for s in steps],
+                color="crimson", ls=":", lw=1, label="permuted labels")
+        ax.set_ylim(0, 1.02)
+
+    _layer_panels(report, "accuracy", "decoding accuracy", "step", lambda layer: layer, extras,
+                  f"{report['model']['name']} on {report['data']['key']}: linear decoding per layer and step", path)
+
+
+def _layer_panels(report, value, ylabel, xlabel, label_of, extras, title, path):
+    """One panel per variable, in it one line per layer (``value`` over steps, 95% interval
+    as error bars); the legend beside the panels."""
     names = list(report["variables"])
+    layers = list(report["layers"])
     cols = min(3, len(names))
     rows_n = math.ceil(len(names) / cols)
-    fig, axes = plt.subplots(rows_n, cols, figsize=(3.4 * cols, 2.8 * rows_n), dpi=110, squeeze=False)
+    fig, axes = plt.subplots(rows_n, cols, figsize=(3.4 * cols, 2.8 * rows_n), dpi=110, squeeze=False, sharey=True)
     cmap = plt.get_cmap("viridis")
-    layers = list(report["layers"])
     for ax, name in zip(axes.ravel(), names):
         rows = [r for r in report["rows"] if r["variable"] == name]
         for k, layer in enumerate(layers):
             mine = sorted((r for r in rows if r["layer"] == layer), key=lambda r: r["step"])
-            steps = [r["step"] for r in mine]
-            ax.plot(steps, [r["accuracy"] for r in mine], marker="o", ms=3, color=cmap(k / max(1, len(layers) - 1)),
-                    label=layer)
-            ax.fill_between(steps, [r["ci"][0] for r in mine], [r["ci"][1] for r in mine],
-                            color=cmap(k / max(1, len(layers) - 1)), alpha=0.15, lw=0)
-        ax.axhline(rows[0]["chance"], color="gray", ls="--", lw=1, label="chance")
-        ax.plot(sorted({r["step"] for r in rows}), [np.mean([r["permutation"] for r in rows if r["step"] == s])
-                                                   for s in sorted({r["step"] for r in rows})],
-                color="crimson", ls=":", lw=1, label="permuted labels")
+            y = [r[value] for r in mine]
+            err = [[max(0.0, v - r["ci"][0]) for v, r in zip(y, mine)], [max(0.0, r["ci"][1] - v) for v, r in zip(y, mine)]]
+            ax.errorbar([r["step"] for r in mine], y, yerr=err, marker="o", ms=3, lw=1.2, elinewidth=0.6, capsize=1.5,
+                        color=cmap(k / max(1, len(layers) - 1)), label=label_of(layer))
+        extras(ax, rows)
+        ax.set_xticks(sorted({r["step"] for r in rows}))
         ax.set_title(name, fontsize=9)
-        ax.set_xlabel("step", fontsize=8)
-        ax.set_ylim(0, 1.02)
+        ax.set_xlabel(xlabel, fontsize=8)
         ax.grid(alpha=0.3)
     for ax in axes.ravel()[len(names):]:
         ax.axis("off")
-    axes[0, 0].set_ylabel("decoding accuracy", fontsize=8)
-    axes[0, 0].legend(fontsize=6)
-    fig.suptitle(f"{report['model']['name']} on {report['data']['key']}: linear decoding per layer and step", fontsize=9)
+    for ax in axes[:, 0]:
+        ax.set_ylabel(ylabel, fontsize=8)
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=7)
+    fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     _save(fig, path)
 
@@ -234,27 +248,10 @@ def perturb_report(subject, x, y, twins, task, sets, data, steps, repeats, seed,
 
 
 def perturb_plot(report, path):
-    """Importance per step, one line per layer, one panel per variable."""
-    names = report["variables"]
-    fig, axes = plt.subplots(1, len(names), figsize=(3.0 * len(names), 2.8), dpi=110, squeeze=False, sharey=True)
-    cmap = plt.get_cmap("viridis")
-    layers = report["layers"]
-    for ax, name in zip(axes[0], names):
-        for k, layer in enumerate(layers):
-            mine = sorted((r for r in report["rows"] if r["variable"] == name and r["layer"] == layer),
-                          key=lambda r: r["step"])
-            steps = [r["step"] for r in mine]
-            color = cmap(k / max(1, len(layers) - 1))
-            ax.plot(steps, [r["importance"] for r in mine], marker="o", ms=3, color=color, label=f"layer {layer}")
-            ax.fill_between(steps, [r["ci"][0] for r in mine], [r["ci"][1] for r in mine], color=color, alpha=0.15,
-                            lw=0)
+    """Importance over injection steps, one line per layer, one panel per variable."""
+    def extras(ax, rows):
         ax.axhline(0, color="gray", lw=1)
-        ax.set_title(name, fontsize=9)
-        ax.set_xticks(sorted({r["step"] for r in report["rows"]}))
-        ax.set_xlabel("injection step", fontsize=8)
-        ax.grid(alpha=0.3)
-    axes[0, 0].set_ylabel("functional importance", fontsize=8)
-    axes[0, 0].legend(fontsize=6)
-    fig.suptitle(f"{report['model']['name']} on {report['data']['key']}: feedback from a twin", fontsize=9)
-    fig.tight_layout()
-    _save(fig, path)
+
+    _layer_panels({**report, "variables": {name: {} for name in report["variables"]}}, "importance",
+                  "functional importance", "injection step", lambda layer: f"layer {layer}", extras,
+                  f"{report['model']['name']} on {report['data']['key']}: feedback from a twin", path)

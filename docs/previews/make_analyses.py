@@ -1,9 +1,11 @@
-"""The README's perturbation pictures: three quick-set clutter scenes beside their five twins
-(clutter-twins.png), and `bench analyze perturb` on the known-answer model of
-tests/test_perturb.py, whose output follows the location code in its feedback
-(analysis-perturb.png).
+"""The analyses' pictures in README.md and docs/analyses.md: three quick-set clutter scenes
+beside their five twins (clutter-twins.png); `bench analyze perturb` on the known-answer
+model of tests/test_perturb.py, whose output follows the location code in its feedback
+(analysis-perturb.png); `bench analyze decode` on the untrained feedback RNN
+(analysis-decode.png) and `bench analyze stability` on the untrained ConvGRU
+(analysis-stability.png), both on quick sets.
 
-Usage: RVB_SOURCES=../shared/data python docs/previews/make_perturb.py
+Usage: RVB_SOURCES=../shared/data python docs/previews/make_analyses.py   (about 3 min on 2 cores)
 """
 import shutil
 import sys
@@ -41,20 +43,29 @@ def twins_picture(folder, out, n=3, zoom=2, pad=6, top=18):
     picture.save(out, optimize=True)
 
 
+def analyze(tmp, picture, *args):
+    """Run one `bench analyze` command and keep its figure as ``picture``."""
+    from tests.conftest import bench
+
+    code, text = bench("analyze", *args, "--quick", "--data-root", tmp / "data", "--out", tmp / "report.json")
+    if code:
+        raise SystemExit(text)
+    shutil.copy(tmp / "report.png", HERE / picture)
+
+
 def main():
     import test_perturb
-    from tests.conftest import bench
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         folder = suite.ensure(suite.data_spec("clutter", "quick", 8, "test"), tmp / "data")
         twins_picture(folder, HERE / "clutter-twins.png")
         model = test_perturb.write_model(tmp, folder, True)
-        code, text = bench("analyze", "perturb", model, "--task", "clutter", "--quick", "-n", 60, "--repeats", 3,
-                           "--data-root", tmp / "data", "--out", tmp / "memo.json")
-        if code:
-            raise SystemExit(text)
-        shutil.copy(tmp / "memo.png", HERE / "analysis-perturb.png")
+        analyze(tmp, "analysis-perturb.png", "perturb", model, "--task", "clutter", "-n", 60, "--repeats", 3)
+        analyze(tmp, "analysis-decode.png", "decode", "baselines:feedback-rnn", "--task", "clutter", "-n", 200,
+                "--split", "150:50", "--repeats", 3)
+        analyze(tmp, "analysis-stability.png", "stability", "baselines:convgru", "--task", "mazes", "-n", 16,
+                "--horizon", 60)
 
 
 if __name__ == "__main__":
