@@ -7,6 +7,7 @@ import click
 
 from .atomic import replacing
 from .commands import open_or_fail, user_errors
+from .exports import FORMATS as EXPORT_FORMATS
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -59,15 +60,13 @@ def audit_command(roots, out, strict):
 
 
 def _format_help():
-    from .exports import FORMATS
-
-    return "; ".join(f"{name}: {f.help} ({', '.join(f.tasks)})" for name, f in FORMATS.items())
+    return "; ".join(f"{name}: {f.help} ({', '.join(f.tasks)})" for name, f in EXPORT_FORMATS.items())
 
 
 @main.command("export")
 @click.argument("root", type=click.Path(path_type=Path))
 @click.option("--format", "fmt", required=True,
-              type=click.Choice(["easy-to-hard", "lra", "parquet", "webdataset", "imagefolder"]), help=_format_help())
+              type=click.Choice(list(EXPORT_FORMATS)), help=_format_help())
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder to create (refused if it exists; easy-to-hard writes its two files into it).")
 @click.option("--masks", is_flag=True, help="lra: also write each contour mask as masks/<k>/sample_<i>.png.")
@@ -76,11 +75,11 @@ def _format_help():
 def export_command(root, fmt, out, masks, quiet):
     """Write a dataset in the layout other code reads (easy-to-hard, LRA, Hugging Face parquet,
     WebDataset, ImageFolder); a manifest.json beside it names the source dataset."""
-    from .exports import FORMATS, export
+    from .exports import export
     from .progress import progress_bar
 
     ds = open_or_fail(root)
-    allowed = FORMATS[fmt].tasks
+    allowed = EXPORT_FORMATS[fmt].tasks
     if ds.manifest["task"] not in allowed:
         raise click.UsageError(f"{root} is a {ds.manifest['task']} dataset; --format {fmt} takes "
                                f"{' or '.join(allowed)} only")
