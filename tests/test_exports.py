@@ -4,6 +4,7 @@ reader written here from the format's description, against the stored arrays."""
 import importlib
 import io
 import json
+import sys
 import tarfile
 
 import numpy as np
@@ -187,3 +188,10 @@ def test_an_interrupted_export_leaves_no_target(sets, tmp_path, monkeypatch):
     monkeypatch.setattr("generators.exports.imagefolder.picture", broken)
     code, _ = invoke("export", sets / "clutter", "--format", "imagefolder", "--out", tmp_path / "x")
     assert code != 0 and list(tmp_path.iterdir()) == []
+
+
+def test_parquet_without_pyarrow_names_the_extra(sets, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "pyarrow", None)            # as if it were not installed
+    code, text = invoke("export", sets / "mazes", "--format", "parquet", "--out", tmp_path / "x")
+    assert code == 1 and "--format parquet needs pyarrow; install it with: pip install -e '.[hf]'" in text
+    assert list(tmp_path.iterdir()) == []
