@@ -91,7 +91,10 @@ def resolve(config):
         if config.difficulties:
             raise HarnessError("--difficulties and --test-data exclude each other: each --test-data set "
                                "has its own difficulty")
-        diffs = [d for d, _ in _custom_sets(config, spec)]
+        custom = _custom_sets(config, spec)
+        # folders in the order of their difficulties, which the scoring zips them with
+        config = dataclasses.replace(config, test_data=tuple(folder for _, folder in custom))
+        diffs = [d for d, _ in custom]
     else:
         diffs = config.difficulties or list(suite.default_test_difficulties(config.task, config.sets))
         for d in diffs:
@@ -229,7 +232,7 @@ def _scored_sets(config, spec, ranks):
         from generators.manifest import manifest_sha256
 
         return [(d, f"custom/{folder.resolve()}", folder, manifest_sha256(folder))
-                for d, folder in _custom_sets(config, spec)]
+                for d, folder in zip(config.difficulties, config.test_data)]
     sets = _test_sets(config)
     return [(d, data.key, folder, suite.manifest_hash(data, config.data_root))
             for d, data, folder in zip(config.difficulties, sets, _shared_sets(sets, config, ranks))]

@@ -111,13 +111,12 @@ def import_group():
 def import_lra_command(source, out, length, split, skip_broken, quiet):
     """An LRA PathFinder folder (pathfinder<size>/<difficulty> with imgs/ and metadata/, masks/
     if present) as our shards; evaluate on it with `bench evaluate ... --test-data OUT`."""
-    from .pathfinder.lra import find_difficulty_folder, import_lra, metadata_lines
+    from .pathfinder.lra import import_lra, read_release
     from .progress import progress_bar
 
-    total = sum(1 for _ in metadata_lines(find_difficulty_folder(source)))
-    with progress_bar(total, "import lra", enabled=not quiet) as update:
-        out, kept, skipped = import_lra(source, out, length=length, split=split, skip_broken=skip_broken,
-                                        progress=update)
+    release = read_release(source, length)
+    with progress_bar(len(release[2]), "import lra", enabled=not quiet) as update:
+        out, kept, skipped = import_lra(release, out, split=split, skip_broken=skip_broken, progress=update)
     click.echo(f"{out}: {kept} images" + (f" ({len(skipped)} broken ones left out)" if skipped else ""))
 
 

@@ -141,6 +141,8 @@ def decode_command(model, task, weights, train_difficulty, train_steps, difficul
     """Linear decoders (LinearSVC, as the clutter study) of the task's variables from every
     recorded layer at every step, with chance level and a permuted-label baseline. Needs
     trace(x, steps) or the model's step function."""
+    from generators.engine import workers_default
+
     from .decoding import variables
     from .reports import decode_plot, decode_report, write
 
@@ -150,8 +152,6 @@ def decode_command(model, task, weights, train_difficulty, train_steps, difficul
     if x.shape[0] < n_train + n_test:
         raise HarnessError(f"--split {split} needs {n_train + n_test} images; -n gives {x.shape[0]}")
     path = _out(out, who, task, "decode")
-    from generators.engine import workers_default
-
     report = decode_report(who, x, task, sets, data, variables(task, ds, x.shape[0]), steps or who.info.train_steps,
                            n_train, n_test, repeats, max_features, seed, jobs or workers_default())
     write(report, "decode", path)

@@ -56,11 +56,15 @@ def importance(model, x, y, twins, steps, repeats=5, seed=0, batch_size=250):
     feedback is a tensor and every step 1..steps."""
     generator = torch.Generator().manual_seed(seed)
     batches = [slice(i, min(i + batch_size, x.shape[0])) for i in range(0, x.shape[0], batch_size)]
-    original = torch.cat([_correct(_checked_trace(model, x[b], steps), y[b]) for b in batches]).mean().item()
+    correct, layers = [], None
+    for b in batches:                       # one batch's activations in memory at a time
+        per_step = _checked_trace(model, x[b], steps)
+        correct.append(_correct(per_step, y[b]))
+        layers = layers or [l for l, f in enumerate(per_step[0]["feedback"]) if torch.is_tensor(f)]
+    original = torch.cat(correct).mean().item()
     if original == 0:
         raise HarnessError("the model classifies none of these images correctly; importance divides by that "
                            "accuracy (load trained --weights)")
-    layers = [l for l, f in enumerate(_checked_trace(model, x[:1], steps)[0]["feedback"]) if torch.is_tensor(f)]
     rows = []
     for variable, x_twin in twins.items():
         sums = {(l, t): np.zeros(1 + repeats) for l in layers for t in range(steps)}

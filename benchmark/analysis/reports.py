@@ -252,6 +252,5 @@ def perturb_plot(report, path):
     def extras(ax, rows):
         ax.axhline(0, color="gray", lw=1)
 
-    _layer_panels({**report, "variables": {name: {} for name in report["variables"]}}, "importance",
-                  "functional importance", "injection step", lambda layer: f"layer {layer}", extras,
-                  f"{report['model']['name']} on {report['data']['key']}: feedback from a twin", path)
+    _layer_panels(report, "importance", "functional importance", "injection step", lambda layer: f"layer {layer}",
+                  extras, f"{report['model']['name']} on {report['data']['key']}: feedback from a twin", path)

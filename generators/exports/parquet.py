@@ -35,17 +35,13 @@ def export_parquet(ds, out, progress=None):
         (tmp / "data").mkdir()
         for k, (first, arrays) in enumerate(shard_blocks(ds)):
             name = f"data/{split}-{k:05d}-of-{n:05d}.parquet"
-            pa.parquet.write_table(_table(pa, arrays, first), tmp / name)
+            table = _table(pa, arrays, first)
+            pa.parquet.write_table(table, tmp / name)
             files.append(name)
             if progress:
                 progress(len(arrays["images"]))
-        write_manifest(tmp, ds, "parquet", files=files, columns=sorted(_table_columns(arrays)))
+        write_manifest(tmp, ds, "parquet", files=files, columns=sorted(table.column_names))
     return out
-
-
-def _table_columns(arrays):
-    pictures = [COLUMN[name] for name in PICTURES if name in arrays]
-    return pictures + list(scalar_fields(arrays, 0, 0))
 
 
 def _table(pa, arrays, first):

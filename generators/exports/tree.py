@@ -12,7 +12,7 @@ from PIL import Image
 from ..atomic import dumps
 from ..errors import DatasetError
 from ..manifest import manifest_sha256
-from ..shards import open_shard
+from ..shards import read_all
 
 EXPORT_FORMAT = "recurrent-vision-bench/export"
 # Image-sized arrays of a shard, written as PNG: the input, its mask and clutter's target alone.
@@ -51,11 +51,7 @@ def write_manifest(target, ds, export_format, **details):
 def shard_blocks(ds):
     """(first index, every array of the shard) for each shard in order."""
     for rec in ds.manifest["shards"]:
-        with open_shard(ds.root / rec["file"]) as f:
-            arrays = {name: f[name][()] for name in f if name != "meta"}
-            if "meta" in f:
-                arrays.update({f"meta/{name}": f["meta"][name][()] for name in f["meta"]})
-        yield rec["first_index"], arrays
+        yield rec["first_index"], read_all(ds.root / rec["file"])
 
 
 def picture(array, name):

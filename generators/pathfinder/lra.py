@@ -116,20 +116,28 @@ def metadata_lines(folder):
             yield Path(fields[0]) / fields[1], int(fields[3])
 
 
-def import_lra(source, out, length=None, split="test", skip_broken=False, codec="zstd", progress=None):
-    """Shards of an LRA-layout PathFinder folder (labels, and masks where masks/ mirrors imgs/),
-    as a dataset the harness reads; returns (out, images imported, broken images skipped)."""
+def read_release(source, length=None):
+    """(difficulty folder, contour length, [(image path, label)] of every metadata line) of an
+    LRA-layout folder: what an import reads before any image."""
+    folder = find_difficulty_folder(source)
+    length = length_of(folder, length)
+    entries = list(metadata_lines(folder))
+    if not entries:
+        raise DatasetError(f"{folder}/metadata: no metadata lines; nothing to import")
+    return folder, length, entries
+
+
+def import_lra(release, out, split="test", skip_broken=False, codec="zstd", progress=None):
+    """Shards of an LRA-layout PathFinder folder (``read_release``'s result; labels, and masks
+    where masks/ mirrors imgs/), as a dataset the harness reads; returns (out, images
+    imported, broken images skipped)."""
     from ..engine import SPLITS
     from ..manifest import FORMAT, FORMAT_VERSION
     from ..version import __version__
 
     if split not in SPLITS:
         raise DatasetError(f"split {split!r} is not one of {', '.join(SPLITS)}")
-    folder = find_difficulty_folder(source)
-    length = length_of(folder, length)
-    entries = list(metadata_lines(folder))
-    if not entries:
-        raise DatasetError(f"{folder}/metadata: no metadata lines; nothing to import")
+    folder, length, entries = release
     has_masks = (folder / "masks").is_dir()
     with built_aside(out) as tmp:
         shards, skipped, kept, size = [], [], 0, None
