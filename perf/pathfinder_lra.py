@@ -7,9 +7,9 @@ images + masks + metadata in memory, no HDF5) by wall clock and per CPU second, 
 mean restarts (full target-pair restarts) per image. ``--baseline REF`` also runs the
 kernel of a git revision (``git show REF:generators/pathfinder/kernel.py``, e.g. HEAD or
 a commit before a speed change) on the same seeds and labels, and reports its figures,
-the CPU-time speedup and whether the outputs are byte-identical. The count is scaled down
-for slow settings of the baseline (at most ``--count`` images each). ``--mirror-test``
-measures the presets with the mirror test on. ``--audit`` also scores the shortcut audit
+the CPU-time speedup and whether the outputs are byte-identical (``--count`` images for
+both kernels; a slow baseline setting takes its time). ``--mirror-test`` measures the
+presets with the mirror test on. ``--audit`` also scores the shortcut audit
 (``generators/pathfinder/audit.py``) on the images made, without writing a dataset: its
 verdict, the worst judged cue and the not-judged classifiers, a quick loop for work on
 the layout samplers (the audit's verdict wants 20,000 images per setting).
