@@ -1,15 +1,19 @@
 """PathFinder at the Long Range Arena presets: kernel speed and restarts per image.
 
 Usage: python perf/pathfinder_lra.py [--presets lra32,lra64,lra128] [--lengths 6,9,14]
-           [--count 400] [--baseline REF] [--mirror-test] [--audit]
+           [--count 400] [--baseline REF] [--sampler ghost|rhombus] [--mirror-test] [--audit]
+           [--histograms]
 Prints JSON: per preset and contour length, images/s of the kernel alone (one process,
 images + masks + metadata in memory, no HDF5) by wall clock and per CPU second, and the
 mean restarts (full target-pair restarts) per image. ``--baseline REF`` also runs the
 kernel of a git revision (``git show REF:generators/pathfinder/kernel.py``, e.g. HEAD or
 a commit before a speed change) on the same seeds and labels, and reports its figures,
 the CPU-time speedup and whether the outputs are byte-identical (``--count`` images for
-both kernels; a slow baseline setting takes its time). ``--mirror-test`` measures the
-presets with the mirror test on. ``--audit`` also scores the shortcut audit
+both kernels; a slow baseline setting takes its time; the baseline runs the ghost
+sampler, so identity is reported only where the current run does too). ``--mirror-test``
+measures the presets with the mirror test on, ``--sampler`` with another layout sampler,
+``--histograms`` adds marker distance and position histograms by label (and the
+baseline's), to compare what two samplers draw. ``--audit`` also scores the shortcut audit
 (``generators/pathfinder/audit.py``) on the images made, without writing a dataset: its
 verdict, the worst judged cue and the not-judged classifiers, a quick loop for work on
 the layout samplers (the audit's verdict wants 20,000 images per setting).
@@ -50,15 +54,24 @@ def load_kernel(ref):
     return module
 
 
+def kernel_args_for(kernel, params):
+    """``kernel_args`` in the signature of ``kernel``: kernels before the rhombus sampler
+    take the mirror test as a bool where the sampler code is, and no bridge tables."""
+    args = kernel_args(params)
+    if hasattr(kernel, "bridge_table"):
+        return args
+    if params.get("sampler", "ghost") != "ghost":
+        raise ValueError("kernels before the rhombus sampler only have the ghost sampler")
+    return args[:11] + (bool(params["mirror_test"]),) + args[13:]
+
+
 def run(kernel, params, count):
     """(wall s, cpu s, restarts per image, sha256 of all outputs, arrays) for ``count`` images."""
     side = params["size"]
     seeds = sample_seeds(0, "pathfinder", "perf-lra", "train", np.arange(count)).astype(np.uint64)
     labels = pf.shard_labels(np.uint64(1), count)
-    out = [np.zeros((count, 1, side, side), np.uint8), np.zeros((count, side, side), np.uint8),
-           np.zeros((count, 2), np.float32), np.zeros((count, 2), np.float32), np.zeros(count, np.int32),
-           np.zeros(count, np.int32)]
-    args = kernel_args(params)
+    out = pf.output_arrays(count, side)
+    args = kernel_args_for(kernel, params)
     small = [a[:2] for a in out]
     kernel.generate_into(seeds[:2], labels[:2], *args, *small)  # compile / load outside the timing
     t0, c0 = time.perf_counter(), time.process_time()
@@ -84,30 +97,58 @@ def figures(wall, cpu, restarts, count):
             "restarts_per_image": round(restarts, 2)}
 
 
+def distributions(arrays, params):
+    """Histograms of what the layout sampler decides: marker distance and marker positions
+    (output px, 8 bins over the image side), by label."""
+    side = params["size"]
+    m0, m1, y = arrays["meta/marker0"], arrays["meta/marker1"], arrays["labels"]
+    dist = np.hypot(*(m1 - m0).T)
+    bins = np.linspace(0, side, 9)
+    out = {}
+    for label, name in ((1, "positive"), (0, "negative")):
+        pick = y == label
+        out[name] = {"marker distance quartiles": np.percentile(dist[pick], [25, 50, 75]).round(2).tolist(),
+                     "marker distance histogram": np.histogram(dist[pick], bins=bins)[0].tolist(),
+                     "marker1 row histogram": np.histogram(m1[pick, 0], bins=bins)[0].tolist(),
+                     "marker1 col histogram": np.histogram(m1[pick, 1], bins=bins)[0].tolist()}
+    out["marker0 row histogram"] = np.histogram(m0[:, 0], bins=bins)[0].tolist()
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--presets", default="lra32,lra64,lra128")
     ap.add_argument("--lengths", default="6,9,14")
     ap.add_argument("--count", type=int, default=400)
-    ap.add_argument("--baseline", default=None, help="git revision whose kernel is measured too (e.g. HEAD)")
+    ap.add_argument("--baseline", default=None, help="git revision whose kernel is measured too (e.g. HEAD); "
+                    "it runs the ghost sampler, the only one kernels before the rhombus sampler have")
+    ap.add_argument("--sampler", choices=["ghost", "rhombus"], default=None, help="instead of the preset's")
     ap.add_argument("--mirror-test", action="store_true", help="the presets with the mirror test on")
     ap.add_argument("--audit", action="store_true", help="also score the shortcut audit on the images made")
+    ap.add_argument("--histograms", action="store_true",
+                    help="also report marker distance / position histograms (and the baseline's)")
     opts = ap.parse_args()
     base = load_kernel(opts.baseline) if opts.baseline else None
     report = {"kernel_version": pf.VERSION, "baseline": opts.baseline, "results": {}}
+    mirror = True if opts.mirror_test else None
     for preset in opts.presets.split(","):
         for length in (int(x) for x in opts.lengths.split(",")):
-            params = make_params(length, preset, mirror_test=True if opts.mirror_test else None)
+            params = make_params(length, preset, sampler=opts.sampler, mirror_test=mirror)
             count = opts.count
             wall, cpu, restarts, digest, arrays = run(pf, params, count)
-            entry = {"current": figures(wall, cpu, restarts, count)}
+            entry = {"sampler": params.get("sampler", "ghost"), "current": figures(wall, cpu, restarts, count)}
             if opts.audit:
                 entry["audit"] = audit(arrays, params)
+            if opts.histograms:
+                entry["distributions"] = distributions(arrays, params)
             if base is not None:
-                bw, bc, br, bd, _ = run(base, params, count)
+                ghost = make_params(length, preset, sampler="ghost", mirror_test=mirror)
+                bw, bc, br, bd, barrays = run(base, ghost, count)
                 entry["baseline"] = figures(bw, bc, br, count)
                 entry["speedup_cpu"] = round(bc / cpu, 2)
-                entry["byte_identical"] = bd == digest
+                entry["byte_identical"] = bd == digest if "sampler" not in params else None
+                if opts.histograms:
+                    entry["baseline_distributions"] = distributions(barrays, ghost)
             report["results"][f"{preset}/len{length}"] = entry
             print(json.dumps({f"{preset}/len{length}": entry}), flush=True)
     print(json.dumps(report, indent=1))

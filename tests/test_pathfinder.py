@@ -87,7 +87,7 @@ def _seg_dist(p0, p1, q0, q1, steps=41):
 
 def test_geometry_clearances_lengths_and_ends():
     params = make_params(14)
-    args = kernel_args(params)[:12]
+    args = kernel_args(params)[:13]
     half = params["paddle_length"] / 2
     clear = params["thickness"] + params["margin"][0]
     seeds = Plan(task_name="pathfinder", params=params, split="train", seed=3, count=6).seeds(np.arange(6))
@@ -129,12 +129,13 @@ def test_labels_exactly_balanced_per_shard_and_shuffled(tmp_path):
     assert counts.sum() == 500 and counts[:500].sum() not in (0, 500)
 
 
-def test_same_bytes_for_any_workers_and_after_resume(tmp_path):
-    one = pf_plan(tmp_path / "one", count=24, shard_size=6, length=6)
+@pytest.mark.parametrize("preset", ["linsley2018", "lra32"])  # the ghost and the rhombus samplers
+def test_same_bytes_for_any_workers_and_after_resume(tmp_path, preset):
+    one = pf_plan(tmp_path / "one", count=24, shard_size=6, length=6, preset=preset)
     run_plan(one, workers=1)
-    two = pf_plan(tmp_path / "two", count=24, shard_size=6, length=6)
+    two = pf_plan(tmp_path / "two", count=24, shard_size=6, length=6, preset=preset)
     run_plan(two, workers=2)
-    resumed = pf_plan(tmp_path / "resumed", count=24, shard_size=6, length=6)
+    resumed = pf_plan(tmp_path / "resumed", count=24, shard_size=6, length=6, preset=preset)
     run_plan(resumed, workers=1, shard_range=(1, 3))
     run_plan(resumed, workers=2)
     assert folder_bytes(tmp_path / "one") == folder_bytes(tmp_path / "two") == folder_bytes(tmp_path / "resumed")
@@ -184,7 +185,7 @@ def test_dash_ink_is_its_area_at_any_scale():
 
 def test_bounded_attempts_and_length_check():
     hard = make_params(14, "lra32")
-    args = kernel_args(hard)[:12]
+    args = kernel_args(hard)[:13]
     assert pf.layout_of(np.uint64(1), *args, 1)[3] in (-1, 0)
     assert probe(make_params(14)) and not probe(make_params(40, "lra32"))
     with pytest.raises(ParamError, match="does not fit"):

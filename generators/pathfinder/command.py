@@ -36,12 +36,15 @@ def parse_margins(text):
 @click.option("--seed-distance", type=float, default=None, help="Minimum distance between ends of different target contours, px.")
 @click.option("--marker-radius", type=float, default=None, help="Marker disk radius in px.")
 @click.option("--contrast", type=float, default=None, help="Ink intensity of every snake, (0, 1]; markers are 1.")
+@click.option("--sampler", type=click.Choice(["ghost", "rhombus"]), default=None,
+              help="How the two target contours are laid out: ghost (default) or rhombus (lra32/lra64: the four "
+                   "ends on a rhombus, contours grown as bridges; see docs/pathfinder.md).")
 @click.option("--mirror-test/--no-mirror-test", default=None,
-              help="Also require a contour to fit after target A's far end (removes a marker-position cue; "
-                   "default on, off for lra32/lra64 where it is costly).")
+              help="Ghost sampler: also require a contour to fit after target A's far end (removes a "
+                   "marker-position cue; on for linsley2018/lra128/lra256).")
 @generation_options
 def pathfinder_command(length, preset, size, markers, canvas, padding, paddle_length, thickness, margin, continuity,
-                       distractor_length, distractors, seed_distance, marker_radius, contrast, mirror_test,
+                       distractor_length, distractors, seed_distance, marker_radius, contrast, sampler, mirror_test,
                        **common):
     """PathFinder: are the two markers on one contour? Labels (balanced per shard) and the
     mask of the contour under the first marker are stored for every image."""
@@ -58,7 +61,7 @@ def pathfinder_command(length, preset, size, markers, canvas, padding, paddle_le
                              paddle_length=paddle_length, thickness=thickness, margin=parse_margins(margin),
                              continuity=continuity, distractor_length=distractor_length, distractors=distractors,
                              seed_distance=seed_distance, marker_radius=marker_radius, contrast=contrast,
-                             mirror_test=mirror_test)
+                             sampler=sampler, mirror_test=mirror_test)
     except ParamError as exc:
         raise click.BadParameter(str(exc), param_hint=f"'--{exc.param.replace('_', '-')}'")
     if not probe(params):

@@ -24,6 +24,10 @@ kept alike: each must be clear of the other walk from marker 0 (B's start of A, 
 end of the ghost), B only steers around marker 0 and both candidates are checked after
 B is grown, and (``mirror``) a test contour must fit after A's far end as B fits after
 its start. Each such asymmetry, left in, was measurable by the audit (pathfinder/audit.py).
+
+On the 32 and 64 px canvases the ghost keeps a cue (B must start where a contour fits beside
+A, A's far end need not); there the rhombus sampler (see its section below) places the four
+ends on a rhombus and grows both contours as bridges between them.
 """
 import math
 
@@ -56,6 +60,9 @@ MASK_THRESHOLD = 0.25  # on the target's geometric coverage at output resolution
 
 OWNER_A = 0
 OWNER_B = 1
+SAMPLER_GHOST = 0    # the layout samplers (see ``layout``)
+SAMPLER_MIRROR = 1
+SAMPLER_RHOMBUS = 2
 
 # The placement code (geometry, growth, layout) takes the scene as a dozen arrays; numba's
 # reference counting would increment and decrement every array argument at every call,
@@ -229,6 +236,37 @@ def _point_clear(py, px, r, owner, same, skip, half, n_dash, dcy, dcx, duy, dux,
 
 
 @_hot
+def _back_up(n_dash, first, rank, backups, dcy, dcx, counts, cell, g):
+    """After a dead end: remove the last two dashes (a bounded number of times), or all of
+    the contour's (from ``first``) when no back-up is left or too few dashes are placed.
+    Returns (dash count, or -1 for giving up; rank; back-ups left)."""
+    if backups == 0 or rank < 3:
+        _pop_dashes(n_dash, first, dcy, dcx, counts, cell, g)
+        return -1, rank, backups
+    return _pop_dashes(n_dash, n_dash - 2, dcy, dcx, counts, cell, g), rank - 2, backups - 1
+
+
+@_hot
+def _turned_dash(state, p, half, gap, continuity, dcy, dcx, duy, dux):
+    """A candidate dash after dash p: a turn drawn from the law, the gap along the bisector
+    of the two directions (so turns stay smooth). Returns (ok, centre y, x, direction y, x);
+    not ok for a half turn (no bisector)."""
+    th = _turn(state, continuity)
+    c = math.cos(th)
+    s = math.sin(th)
+    uy = duy[p] * c + dux[p] * s
+    ux = dux[p] * c - duy[p] * s
+    wy = duy[p] + uy
+    wx = dux[p] + ux
+    wn = math.sqrt(wy * wy + wx * wx)
+    if wn < 1e-9:
+        return False, 0.0, 0.0, uy, ux
+    cy = dcy[p] + half * duy[p] + gap * wy / wn + half * uy
+    cx = dcx[p] + half * dux[p] + gap * wx / wn + half * ux
+    return True, cy, cx, uy, ux
+
+
+@_hot
 def _grow(state, owner, sy, sx, length, half, gap, clear, lo, hi, continuity, look, first_tries,
           n_dash, dcy, dcx, duy, dux, down, drank, counts, items, cell, g,
           zy, zx, zowner, zdash, n_zone, r_other, r_own):
@@ -283,19 +321,9 @@ def _grow(state, owner, sy, sx, length, half, gap, clear, lo, hi, continuity, lo
         last = rank == length - 1
         spare = False
         for _ in range(TURN_TRIES):
-            th = _turn(state, continuity)
-            c = math.cos(th)
-            s = math.sin(th)
-            uy = duy[p] * c + dux[p] * s
-            ux = dux[p] * c - duy[p] * s
-            # the gap bisects the old and new directions, so turns stay smooth
-            wy = duy[p] + uy
-            wx = dux[p] + ux
-            wn = math.sqrt(wy * wy + wx * wx)
-            if wn < 1e-9:
+            ok, cy, cx, uy, ux = _turned_dash(state, p, half, gap, continuity, dcy, dcx, duy, dux)
+            if not ok:
                 continue
-            cy = dcy[p] + half * duy[p] + gap * wy / wn + half * uy
-            cx = dcx[p] + half * dux[p] + gap * wx / wn + half * ux
             ay = cy + ahead * uy
             ax = cx + ahead * ux
             roomy = (lo <= ay <= hi and lo <= ax <= hi) or not look
@@ -316,12 +344,9 @@ def _grow(state, owner, sy, sx, length, half, gap, clear, lo, hi, continuity, lo
             n_dash += 1
             rank += 1
         else:
-            if backups == 0 or rank < 3:
-                _pop_dashes(n_dash, first, dcy, dcx, counts, cell, g)
+            n_dash, rank, backups = _back_up(n_dash, first, rank, backups, dcy, dcx, counts, cell, g)
+            if n_dash < 0:
                 return -1
-            backups -= 1
-            n_dash = _pop_dashes(n_dash, n_dash - 2, dcy, dcx, counts, cell, g)
-            rank -= 2
     return n_dash
 
 
@@ -370,10 +395,628 @@ def _target(state, owner, sy, sx, length, half, gap, clear, lo, hi, lo_m, hi_m, 
 
 
 @_hot
+def _ghost_pair(state, length, half, gap, clear, lo, hi, lo_m, hi_m, continuity, mirror,
+                dcy, dcx, duy, dux, down, drank, counts, items, gcounts, gitems, cell, g,
+                zy, zx, zowner, zdash, r_other, r_own, need_own, need_other):
+    """Place targets A and B by the ghost sampler (see the module's docstring); returns the
+    dash count or -1. The zones end as [A's start, A's far end, B's start, B's far end]."""
+    # target A, from a random start; its start zone is guarded while it grows
+    ay = lo_m + (hi_m - lo_m) * uniform(state)
+    ax = lo_m + (hi_m - lo_m) * uniform(state)
+    zy[0] = ay
+    zx[0] = ax
+    zowner[0] = OWNER_A
+    zdash[0] = 0
+    n_dash = _target(state, OWNER_A, ay, ax, length, half, gap, clear, lo, hi, lo_m, hi_m, continuity,
+                     0, dcy, dcx, duy, dux, down, drank, counts, items, cell, g,
+                     zy, zx, zowner, zdash, 1, r_other, r_own, need_own, need_other)
+    if n_dash < 0:
+        return -1
+    zy[1], zx[1] = _end_point(n_dash - 1, half, dcy, dcx, duy, dux, 1.0)
+    zowner[1] = OWNER_A
+    zdash[1] = n_dash - 1
+    done = False
+    for _ in range(B_STARTS):
+        # the ghost: A's process again from marker 0, alone in its own hash
+        gcounts[:] = 0
+        zdash[0] = n_dash
+        ng = _target(state, OWNER_A, ay, ax, length, half, gap, clear, lo, hi, lo_m, hi_m, continuity,
+                     n_dash, dcy, dcx, duy, dux, down, drank, gcounts, gitems, cell, g,
+                     zy, zx, zowner, zdash, 1, r_other, r_own, need_own, need_other)
+        zdash[0] = 0
+        if ng < 0:
+            continue
+        by, bx = _end_point(ng - 1, half, dcy, dcx, duy, dux, 1.0)
+        if (by - zy[1]) ** 2 + (bx - zx[1]) ** 2 < need_other * need_other:
+            continue
+        if not _point_clear(by, bx, r_other, OWNER_B, False, -1, half, n_dash, dcy, dcx, duy, dux, down,
+                            counts, items, cell, g):
+            continue
+        # the mirror filter: A's far end as clear of the ghost as B's start is of A (both
+        # walks leave marker 0, so either filter alone would push its candidate outwards)
+        if not _point_clear(zy[1], zx[1], r_other, OWNER_B, False, -1, half, ng, dcy, dcx, duy, dux, down,
+                            gcounts, gitems, cell, g):
+            continue
+        # The mirror of growing B from B's start next to A: a test contour must also
+        # grow from A's far end next to the ghost (then removed), so that being a place
+        # a contour can start from does not set the negative's candidate apart. Costly
+        # on small canvases, hence optional (``mirror``).
+        nt = ng
+        if mirror:
+            nt = _target(state, OWNER_B, zy[1], zx[1], length, half, gap, clear, lo, hi, lo_m, hi_m, continuity,
+                         ng, dcy, dcx, duy, dux, down, drank, gcounts, gitems, cell, g,
+                         zy, zx, zowner, zdash, 1, r_other, r_own, need_own, need_other)
+        if nt < 0:
+            continue
+        ty, tx = _end_point(nt - 1, half, dcy, dcx, duy, dux, 1.0)
+        if mirror and ((ty - by) ** 2 + (tx - bx) ** 2 < need_other * need_other
+                or (ty - zy[1]) ** 2 + (tx - zx[1]) ** 2 < need_own * need_own
+                or not _point_clear(by, bx, r_other, OWNER_A, False, -1, half, nt, dcy, dcx, duy, dux,
+                                    down, gcounts, gitems, cell, g)
+                or not _point_clear(zy[1], zx[1], r_own, OWNER_B, True, ng, half, nt, dcy, dcx, duy, dux,
+                                    down, gcounts, gitems, cell, g)):
+            continue
+        # B steers around marker 0 only. Its own start and A's far end (the two marker-1
+        # candidates) are checked once B is grown, as A's far end was checked against A
+        # and B's start against A: both candidates are kept clear by the same filters,
+        # so neither attracts nor repels ink differently.
+        nb = _target(state, OWNER_B, by, bx, length, half, gap, clear, lo, hi, lo_m, hi_m, continuity,
+                     n_dash, dcy, dcx, duy, dux, down, drank, counts, items, cell, g,
+                     zy, zx, zowner, zdash, 1, r_other, r_own, need_own, need_other)
+        if nb < 0:
+            continue
+        fy, fx = _end_point(nb - 1, half, dcy, dcx, duy, dux, 1.0)
+        if ((fy - zy[1]) ** 2 + (fx - zx[1]) ** 2 < need_other * need_other
+                or (fy - by) ** 2 + (fx - bx) ** 2 < need_own * need_own
+                or not _point_clear(zy[1], zx[1], r_other, OWNER_A, False, -1, half, nb, dcy, dcx, duy, dux,
+                                    down, counts, items, cell, g)
+                or not _point_clear(by, bx, r_own, OWNER_B, True, n_dash, half, nb, dcy, dcx, duy, dux,
+                                    down, counts, items, cell, g)):
+            _pop_dashes(nb, n_dash, dcy, dcx, counts, cell, g)
+            continue
+        zy[2] = by
+        zx[2] = bx
+        zowner[2] = OWNER_B
+        zdash[2] = n_dash
+        zy[3], zx[3] = _end_point(nb - 1, half, dcy, dcx, duy, dux, 1.0)
+        zowner[3] = OWNER_B
+        zdash[3] = nb - 1
+        n_dash = nb
+        done = True
+        break
+    if not done:
+        return -1
+    return n_dash
+
+
+# ---------------------------------------------------------------- the rhombus sampler
+# The four target ends lie on a rhombus: C1 runs from a to a + v, C2 from a + w to
+# a + w + v, |v| = |w|. The half turn about its centre maps a <-> a + w + v and
+# a + v <-> a + w and swaps C1 and C2, so a coin choosing (marker 0, positive's marker 1,
+# negative's marker 1) = (a, a + v, a + w) or (a + w + v, a + w, a + v) gives the positive
+# and the negative the same two marker-1 candidates with the same odds in every scene,
+# whatever the contours look like; the marker distance is |v| for both labels. The two
+# sides' directions share one law, so the marker vectors (positive: +-v, negative: +-w) do
+# too. Contours are grown as bridges: the contour process conditioned on ending at a given
+# point (each dash drawn among the process's own candidates with odds from a table of the
+# free process's end-point density, an h-transform; the last two dashes solved exactly).
+
+BRIDGE_RES = 8      # cells of the bridge table per dash period
+BRIDGE_TURNS = 48   # equal-mass turns of its quadrature
+
+
+@njit(cache=True)
+def bridge_table(length, half, gap, continuity):
+    """h[m, i, j]: relative odds that m more dashes of the contour process (free of
+    obstacles) end at cell (i, j) of the frame of the dash just placed, whose end is the
+    centre cell and whose direction runs along i; BRIDGE_RES cells per dash period, each
+    level scaled to a peak of 1. Built backwards, h[m](p) = mean over turns of h[m - 1] at
+    p seen from the next dash (an exact h-transform of the turn law, up to the grid), from
+    the last dash's ends spread over about a cell."""
+    step = 2.0 * half + gap
+    res = BRIDGE_RES
+    c = max(length - 1, 1) * res + 3
+    side = 2 * c + 1
+    h = np.zeros((length + 1, side, side), np.float32)
+    n = _TURNS.shape[0] - 1
+    th = np.empty(BRIDGE_TURNS)
+    da = np.empty(BRIDGE_TURNS)
+    dc = np.empty(BRIDGE_TURNS)
+    for q in range(BRIDGE_TURNS):
+        u = (q + 0.5) / BRIDGE_TURNS * n
+        k = int(u)
+        th[q] = (_TURNS[k] + (u - k) * (_TURNS[k + 1] - _TURNS[k])) / continuity
+        da[q] = (gap * math.cos(0.5 * th[q]) + 2.0 * half * math.cos(th[q])) / step * res
+        dc[q] = (gap * math.sin(0.5 * th[q]) + 2.0 * half * math.sin(th[q])) / step * res
+    if length < 1:
+        return h
+    for q in range(BRIDGE_TURNS):
+        for i in range(int(c + da[q]) - 3, int(c + da[q]) + 5):
+            for j in range(int(c + dc[q]) - 3, int(c + dc[q]) + 5):
+                r2 = (i - c - da[q]) ** 2 + (j - c - dc[q]) ** 2
+                h[1, i, j] += math.exp(-0.5 * r2)
+    _peak_one(h[1])
+    for m in range(2, length + 1):
+        reach = m * res + 3.0
+        for i in range(side):
+            for j in range(side):
+                pa = i - c
+                pc = j - c
+                if pa * pa + pc * pc > reach * reach:
+                    continue
+                acc = 0.0
+                for q in range(BRIDGE_TURNS):
+                    ra = pa - da[q]
+                    rc = pc - dc[q]
+                    co = math.cos(th[q])
+                    si = math.sin(th[q])
+                    acc += _bilinear(h, m - 1, c + ra * co + rc * si, c - ra * si + rc * co)
+                h[m, i, j] = acc
+        _peak_one(h[m])
+    return h
+
+
+SPANS = 1024  # chord lengths of whole contours kept in level 0 of a bridge table
+
+
+@_hot
+def _bounds(canvas, pad, thick, margin, gap, radius):
+    """The placement's distances: (clearance between dashes, canvas bounds of dash ends,
+    marker bounds, radius of a contour's own end zone, radius of another's)."""
+    lo = pad + 0.5 * thick + 0.5
+    lo_m = pad + radius + 0.5
+    r_own = radius + 0.5 * thick + margin
+    return thick + margin, lo, canvas - lo, lo_m, canvas - lo_m, r_own, r_own + gap
+
+
+@njit(cache=True)
+def fill_spans(h, seed, length, canvas, pad, plen, thick, margin, continuity, radius, seed_distance):
+    """Store in level 0 of table h (unused by bridges, whose last two dashes are solved)
+    the sorted chord lengths of SPANS contours grown by the target process from uniform
+    starts in an empty canvas: the law the rhombus sampler draws its side length from."""
+    state = new_state(seed)
+    half = 0.5 * plen
+    gap = 2.0 * margin
+    (dcy, dcx, duy, dux, down, drank, zy, zx, zowner, zdash, ends,
+     counts, items, gcounts, gitems) = _layout_scratch(length, canvas, plen, thick, np.array([margin]), 1, 0)
+    cell = plen + thick + margin
+    g = int(canvas / cell) + 2
+    clear, lo, hi, lo_m, hi_m, r_own, r_other = _bounds(canvas, pad, thick, margin, gap, radius)
+    spans = np.empty(SPANS)
+    k = 0
+    for _ in range(1000 * SPANS):
+        if k == SPANS:
+            break
+        counts[:] = 0
+        zy[0] = lo_m + (hi_m - lo_m) * uniform(state)
+        zx[0] = lo_m + (hi_m - lo_m) * uniform(state)
+        zowner[0] = OWNER_A
+        zdash[0] = 0
+        n = _target(state, OWNER_A, zy[0], zx[0], length, half, gap, clear, lo, hi, lo_m, hi_m, continuity,
+                    0, dcy, dcx, duy, dux, down, drank, counts, items, cell, g,
+                    zy, zx, zowner, zdash, 1, r_other, r_own, r_other, max(seed_distance, r_other))
+        if n >= 0:
+            ey, ex = _end_point(n - 1, half, dcy, dcx, duy, dux, 1.0)
+            spans[k] = math.sqrt((ey - zy[0]) ** 2 + (ex - zx[0]) ** 2)
+            k += 1
+    flat = h[0].reshape(-1)
+    flat[:] = 0.0
+    if k > 0:
+        for j in range(k, SPANS):
+            spans[j] = spans[j % k]  # too few grew: the law of those that did
+        flat[:SPANS] = np.sort(spans)
+    return k
+
+
+@_hot
+def _span(state, hm):
+    """A chord length from level 0 of a bridge table (``fill_spans``), interpolated between
+    neighbouring sorted values so that the law is continuous."""
+    side = hm.shape[2]
+    u = uniform(state) * (SPANS - 1)
+    k = int(u)
+    a = hm[0, k // side, k % side]
+    b = hm[0, (k + 1) // side, (k + 1) % side]
+    return a + (u - k) * (b - a)
+
+
+@njit(cache=True)
+def _peak_one(a):
+    top = a.max()
+    if top > 0.0:
+        a /= top
+
+
+@_hot
+def _bilinear(a, m, y, x):
+    """a[m] at fractional index (y, x); 0 outside (indexed in place: the placement code
+    runs without the runtime that array views need)."""
+    if y < 0.0 or x < 0.0 or y >= a.shape[1] - 1 or x >= a.shape[2] - 1:
+        return 0.0
+    i = int(y)
+    j = int(x)
+    fy = y - i
+    fx = x - j
+    return ((1.0 - fy) * ((1.0 - fx) * a[m, i, j] + fx * a[m, i, j + 1])
+            + fy * ((1.0 - fx) * a[m, i + 1, j] + fx * a[m, i + 1, j + 1]))
+
+
+@_hot
+def _race(state, odds):
+    """An exponential clock of rate ``odds``: the candidate whose clock rings first is drawn
+    in proportion to its odds (as Gumbel-max, with one logarithm)."""
+    return -math.log(1.0 - uniform(state)) / odds
+
+
+@_hot
+def _pair_end(ey, ex, ang, th, half, gap):
+    """End point of the dash after a dash ending at (ey, ex) with angle ``ang``, turned by th."""
+    b = ang + 0.5 * th
+    n = ang + th
+    return ey + gap * math.sin(b) + 2.0 * half * math.sin(n), ex + gap * math.cos(b) + 2.0 * half * math.cos(n)
+
+
+@_hot
+def _wrap(a):
+    """Angle a in [-pi, pi)."""
+    while a >= math.pi:
+        a -= 2.0 * math.pi
+    while a < -math.pi:
+        a += 2.0 * math.pi
+    return a
+
+
+@_hot
+def _closing_misses(ey, ex, ang, th1, ty, tx, half, gap, cmin):
+    """For a first closing turn th1: the angles by which the second dash misses t when it
+    is turned left or right so that it ends at distance |t - e1| (nan if no turn within
+    the limit reaches). With c = cos(turn 2 / 2), that dash's vector follows from c alone,
+    so turn 2 needs no trigonometry."""
+    py, px = _pair_end(ey, ex, ang, th1, half, gap)
+    wy = ty - py
+    wx = tx - px
+    c = (wy * wy + wx * wx - gap * gap - 4.0 * half * half) / (4.0 * gap * half)
+    if c > 1.0 or c < cmin:
+        return math.nan, math.nan
+    s = math.sqrt(1.0 - c * c)
+    psi = math.atan2(gap * s + 4.0 * half * s * c, gap * c + 2.0 * half * (2.0 * c * c - 1.0))
+    base = math.atan2(wy, wx) - ang - th1
+    return _wrap(base - psi), _wrap(base + psi)
+
+
+@_hot
+def _closing_miss(ey, ex, ang, th1, ty, tx, half, gap, cmin, sign):
+    """The miss of ``_closing_misses`` on the side ``sign`` (+1 left, -1 right)."""
+    left, right = _closing_misses(ey, ex, ang, th1, ty, tx, half, gap, cmin)
+    return left if sign > 0.0 else right
+
+
+@_hot
+def _second_turn(ey, ex, ang, th1, ty, tx, half, gap, sign):
+    """The second closing turn after th1 (its side given by ``sign``)."""
+    py, px = _pair_end(ey, ex, ang, th1, half, gap)
+    wy = ty - py
+    wx = tx - px
+    c = (wy * wy + wx * wx - gap * gap - 4.0 * half * half) / (4.0 * gap * half)
+    return sign * 2.0 * math.acos(min(max(c, -1.0), 1.0))
+
+
+BRIDGE_TRIES = 24   # candidate turns per dash of a bridge (chosen among by their odds)
+BRIDGE_ROUNDS = 2   # rounds of candidates for a dash where none of a round fitted
+CLOSE_GRID = 48     # first closing turns scanned for a sign change of the miss
+CLOSE_STEPS = 40    # at most this many false-position steps per root
+
+
+@_hot
+def _closing_root(ey, ex, ang, a, fa, b, fb, ty, tx, half, gap, cmin, sign):
+    """The first closing turn in [a, b] (the miss changes sign there): false position with
+    the Illinois step, which converges superlinearly."""
+    x = a
+    side = 0
+    for _ in range(CLOSE_STEPS):
+        x = (a * fb - b * fa) / (fb - fa)
+        fx = _closing_miss(ey, ex, ang, x, ty, tx, half, gap, cmin, sign)
+        if math.isnan(fx) or abs(fx) < 1e-13 or b - a < 1e-13:
+            break
+        if (fx > 0.0) == (fb > 0.0):
+            b = x
+            fb = fx
+            if side == -1:
+                fa *= 0.5
+            side = -1
+        else:
+            a = x
+            fa = fx
+            if side == 1:
+                fb *= 0.5
+            side = 1
+    return x
+
+
+@_hot
+def _closing_turns(state, owner, rank, ty, tx, half, gap, clear, lo, hi, continuity,
+                   n_dash, dcy, dcx, duy, dux, down, drank, counts, items, cell, g,
+                   zy, zx, zowner, zdash, n_zone, r_other, r_own, first_only):
+    """The two turns after dash n_dash - 1 whose dashes end exactly at t: among the exact
+    solutions within the turn limit whose dashes fit, one drawn with odds proportional to
+    the turns' density (``first_only``: the first found, to learn whether one exists).
+    Returns (found, turn 1, turn 2)."""
+    p = n_dash - 1
+    ey, ex = _end_point(p, half, dcy, dcx, duy, dux, 1.0)
+    ang = math.atan2(duy[p], dux[p])
+    lim = 0.5 * math.pi / continuity
+    cmin = math.cos(0.5 * lim)
+    best = math.inf
+    b1 = 0.0
+    b2 = 0.0
+    prev_t = -lim
+    prev_l, prev_r = _closing_misses(ey, ex, ang, prev_t, ty, tx, half, gap, cmin)
+    for k in range(1, CLOSE_GRID + 1):
+        t = -lim + 2.0 * lim * k / CLOSE_GRID
+        left, right = _closing_misses(ey, ex, ang, t, ty, tx, half, gap, cmin)
+        lo_t = prev_t
+        prev_t = t
+        for s in range(2):
+            sign = 1.0 if s == 0 else -1.0
+            m = left if s == 0 else right
+            lo_m = prev_l if s == 0 else prev_r
+            if math.isnan(m) or math.isnan(lo_m) or (m > 0.0) == (lo_m > 0.0) or abs(m - lo_m) > 1.0:
+                continue
+            th1 = _closing_root(ey, ex, ang, lo_t, lo_m, t, m, ty, tx, half, gap, cmin, sign)
+            mm = _closing_miss(ey, ex, ang, th1, ty, tx, half, gap, cmin, sign)
+            th2 = _second_turn(ey, ex, ang, th1, ty, tx, half, gap, sign)
+            if math.isnan(mm) or abs(mm) > 1e-9 or abs(th2) > lim:
+                continue
+            # both dashes must fit (the second never meets the first: consecutive)
+            y1 = ey + gap * math.sin(ang + 0.5 * th1) + half * math.sin(ang + th1)
+            x1 = ex + gap * math.cos(ang + 0.5 * th1) + half * math.cos(ang + th1)
+            u1y = math.sin(ang + th1)
+            u1x = math.cos(ang + th1)
+            if not _fits(y1, x1, u1y, u1x, owner, rank, half, clear, lo, hi, n_dash, dcy, dcx, duy, dux, down,
+                         drank, counts, items, cell, g, zy, zx, zowner, zdash, n_zone, r_other, r_own, n_dash):
+                continue
+            a2 = ang + th1 + th2
+            y2 = y1 + half * u1y + gap * math.sin(ang + th1 + 0.5 * th2) + half * math.sin(a2)
+            x2 = x1 + half * u1x + gap * math.cos(ang + th1 + 0.5 * th2) + half * math.cos(a2)
+            if not _fits(y2, x2, math.sin(a2), math.cos(a2), owner, rank + 1, half, clear, lo, hi, n_dash, dcy,
+                         dcx, duy, dux, down, drank, counts, items, cell, g, zy, zx, zowner, zdash, n_zone,
+                         r_other, r_own, n_dash + 1):
+                continue
+            if first_only:
+                return True, th1, th2
+            w = _race(state, max(math.cos(th1 * continuity) ** 2 * math.cos(th2 * continuity) ** 2, 1e-300))
+            if w < best:
+                best = w
+                b1 = th1
+                b2 = th2
+        prev_l = left
+        prev_r = right
+    return best < math.inf, b1, b2
+
+
+@_hot
+def _close(state, owner, rank, ty, tx, half, gap, clear, lo, hi, continuity,
+           n_dash, dcy, dcx, duy, dux, down, drank, counts, items, cell, g,
+           zy, zx, zowner, zdash, n_zone, r_other, r_own):
+    """Add the last two dashes of a contour so that it ends exactly at t (``_closing_turns``);
+    returns the new dash count or -1."""
+    found, b1, b2 = _closing_turns(state, owner, rank, ty, tx, half, gap, clear, lo, hi, continuity,
+                                   n_dash, dcy, dcx, duy, dux, down, drank, counts, items, cell, g,
+                                   zy, zx, zowner, zdash, n_zone, r_other, r_own, False)
+    if not found:
+        return -1
+    p = n_dash - 1
+    ey, ex = _end_point(p, half, dcy, dcx, duy, dux, 1.0)
+    ang = math.atan2(duy[p], dux[p])
+    a1 = ang + b1
+    y1 = ey + gap * math.sin(ang + 0.5 * b1) + half * math.sin(a1)
+    x1 = ex + gap * math.cos(ang + 0.5 * b1) + half * math.cos(a1)
+    if not _add_dash(n_dash, y1, x1, math.sin(a1), math.cos(a1), owner, rank, dcy, dcx, duy, dux, down, drank,
+                     counts, items, cell, g):
+        return -1
+    a2 = a1 + b2
+    y2 = y1 + half * math.sin(a1) + gap * math.sin(a1 + 0.5 * b2) + half * math.sin(a2)
+    x2 = x1 + half * math.cos(a1) + gap * math.cos(a1 + 0.5 * b2) + half * math.cos(a2)
+    if not _add_dash(n_dash + 1, y2, x2, math.sin(a2), math.cos(a2), owner, rank + 1, dcy, dcx, duy, dux, down,
+                     drank, counts, items, cell, g):
+        _pop_dashes(n_dash + 1, n_dash, dcy, dcx, counts, cell, g)
+        return -1
+    return n_dash + 2
+
+
+@_hot
+def _bridge(state, owner, sy, sx, ty, tx, length, half, gap, clear, lo, hi, continuity, hm,
+            n_dash, dcy, dcx, duy, dux, down, drank, counts, items, cell, g,
+            zy, zx, zowner, zdash, n_zone, r_other, r_own):
+    """Grow a contour of ``length`` (>= 3) dashes from s that ends exactly at t; returns the
+    new dash count, or -1 with nothing added. Dead ends and failed closings back up two
+    dashes, a bounded number of times."""
+    first = n_dash
+    step = 2.0 * half + gap
+    backups = length // 2
+    rank = 0
+    while True:
+        if rank == length - 2:
+            nc = _close(state, owner, rank, ty, tx, half, gap, clear, lo, hi, continuity,
+                        n_dash, dcy, dcx, duy, dux, down, drank, counts, items, cell, g,
+                        zy, zx, zowner, zdash, n_zone, r_other, r_own)
+            if nc >= 0:
+                return nc
+        else:
+            m = length - 1 - rank
+            reach = m * step
+            scale = BRIDGE_RES / step
+            mid = 0.5 * (hm.shape[1] - 1)
+            best = math.inf
+            fy = 0.0
+            fx = 0.0
+            fu = 0.0
+            fv = 0.0
+            tries = FIRST_TRIES if rank == 0 else BRIDGE_TRIES
+            p = n_dash - 1
+            for _ in range(BRIDGE_ROUNDS):
+                if best < math.inf:
+                    break  # more candidates only where none fitted
+                for _ in range(tries):
+                    if rank == 0:
+                        a = 2.0 * math.pi * uniform(state)
+                        uy = math.sin(a)
+                        ux = math.cos(a)
+                        cy = sy + half * uy
+                        cx = sx + half * ux
+                    else:
+                        ok, cy, cx, uy, ux = _turned_dash(state, p, half, gap, continuity, dcy, dcx, duy, dux)
+                        if not ok:
+                            continue
+                    ry = ty - (cy + half * uy)
+                    rx = tx - (cx + half * ux)
+                    if ry * ry + rx * rx > reach * reach:
+                        continue  # t out of reach of the dashes left
+                    # The first clock to ring (``_race``) among the candidates that fit is drawn
+                    # in proportion to its odds; the costly tests run only for a candidate
+                    # that would become the best.
+                    odds = _bilinear(hm, m, mid + (ry * uy + rx * ux) * scale, mid + (ry * ux - rx * uy) * scale)
+                    if odds <= 0.0:
+                        continue
+                    w = _race(state, odds)
+                    if w >= best:
+                        continue
+                    if not _fits(cy, cx, uy, ux, owner, rank, half, clear, lo, hi, n_dash, dcy, dcx, duy, dux, down,
+                                 drank, counts, items, cell, g, zy, zx, zowner, zdash, n_zone, r_other, r_own, n_dash):
+                        continue
+                    if m == 2:
+                        # the dash before the closing pair: only where a closing pair exists
+                        if not _add_dash(n_dash, cy, cx, uy, ux, owner, rank, dcy, dcx, duy, dux, down, drank,
+                                         counts, items, cell, g):
+                            continue
+                        found, t1, t2 = _closing_turns(state, owner, rank + 1, ty, tx, half, gap, clear, lo, hi,
+                                                       continuity, n_dash + 1, dcy, dcx, duy, dux, down, drank, counts,
+                                                       items, cell, g, zy, zx, zowner, zdash, n_zone, r_other, r_own,
+                                                       True)
+                        _pop_dashes(n_dash + 1, n_dash, dcy, dcx, counts, cell, g)
+                        if not found:
+                            continue
+                    if w < best:
+                        best = w
+                        fy = cy
+                        fx = cx
+                        fu = uy
+                        fv = ux
+            if best < math.inf and _add_dash(n_dash, fy, fx, fu, fv, owner, rank, dcy, dcx, duy, dux, down, drank,
+                                               counts, items, cell, g):
+                n_dash += 1
+                rank += 1
+                continue
+        n_dash, rank, backups = _back_up(n_dash, first, rank, backups, dcy, dcx, counts, cell, g)
+        if n_dash < 0:
+            return -1
+
+
+RHOMBUS_ANGLES = 64  # joint draws of the two sides' directions to find a rhombus that fits
+RHOMBUS_TRIES = 4    # rhombi whose contours are grown per drawn side length before a full restart
+C2_TRIES = 3         # growths of C2 per grown C1 (C1 is the costlier: it fails more often)
+
+
+@_hot
+def _rhombus_pair(state, length, half, gap, clear, lo, hi, lo_m, hi_m, continuity, hm,
+                  dcy, dcx, duy, dux, down, drank, counts, items, cell, g,
+                  zy, zx, zowner, zdash, r_other, r_own, need_other):
+    """Place C1 and C2 on a rhombus (see above); returns the dash count or -1. The zones
+    end as [marker 0, the positive's marker 1, the negative's, the fourth end].
+
+    a is uniform in the marker bounds; the side length is a whole contour's chord
+    (``_span``); the two sides' directions are uniform, drawn together until all four
+    corners fit the marker bounds and the ends of different contours keep their distance
+    (a law symmetric in the two sides, so that the positive's and the negative's marker
+    vectors share it). Both contours are then grown as bridges, all four end zones guarded
+    from the start."""
+    ay = lo_m + (hi_m - lo_m) * uniform(state)
+    ax = lo_m + (hi_m - lo_m) * uniform(state)
+    span = _span(state, hm)
+    if span < need_other:
+        return -1  # the rhombus's sides join ends of different contours
+    for _ in range(RHOMBUS_TRIES):
+        inside = False
+        vy = 0.0
+        vx = 0.0
+        wy = 0.0
+        wx = 0.0
+        for _ in range(RHOMBUS_ANGLES):
+            phi = 2.0 * math.pi * uniform(state)
+            psi = 2.0 * math.pi * uniform(state)
+            vy = span * math.sin(phi)
+            vx = span * math.cos(phi)
+            wy = span * math.sin(psi)
+            wx = span * math.cos(psi)
+            if (lo_m <= ay + vy <= hi_m and lo_m <= ax + vx <= hi_m
+                    and lo_m <= ay + wy <= hi_m and lo_m <= ax + wx <= hi_m
+                    and lo_m <= ay + vy + wy <= hi_m and lo_m <= ax + vx + wx <= hi_m
+                    and (wy - vy) ** 2 + (wx - vx) ** 2 >= need_other * need_other
+                    and (wy + vy) ** 2 + (wx + vx) ** 2 >= need_other * need_other):
+                inside = True
+                break
+        if not inside:
+            return -1
+        # C1 from a to a + v, C2 from a + w to a + w + v
+        for q in range(4):
+            zy[q] = ay + (vy if q % 2 == 1 else 0.0) + (wy if q >= 2 else 0.0)
+            zx[q] = ax + (vx if q % 2 == 1 else 0.0) + (wx if q >= 2 else 0.0)
+            zowner[q] = OWNER_A if q < 2 else OWNER_B
+        zdash[0] = 0
+        zdash[1] = length - 1
+        zdash[2] = length
+        zdash[3] = 2 * length - 1
+        counts[:] = 0
+        n1 = _bridge(state, OWNER_A, zy[0], zx[0], zy[1], zx[1], length, half, gap, clear, lo, hi, continuity, hm,
+                     0, dcy, dcx, duy, dux, down, drank, counts, items, cell, g,
+                     zy, zx, zowner, zdash, 4, r_other, r_own)
+        if n1 < 0:
+            continue
+        n2 = -1
+        for _ in range(C2_TRIES):
+            n2 = _bridge(state, OWNER_B, zy[2], zx[2], zy[3], zx[3], length, half, gap, clear, lo, hi, continuity,
+                         hm, n1, dcy, dcx, duy, dux, down, drank, counts, items, cell, g,
+                         zy, zx, zowner, zdash, 4, r_other, r_own)
+            if n2 >= 0:
+                break
+        if n2 < 0:
+            continue
+        if randbelow(state, 2) == 1:
+            _half_turn(n1, n2, length, dcy, dcx, duy, dux, down, drank, zy, zx, zdash)
+        return n2
+    return -1
+
+
+@_hot
+def _half_turn(n1, n2, length, dcy, dcx, duy, dux, down, drank, zy, zx, zdash):
+    """Relabel the rhombus by its half turn: C2 becomes A, run from b' (marker 0) to b, and
+    C1 becomes B, run from a' to a."""
+    for d in range(n2):
+        down[d] = OWNER_B if d < n1 else OWNER_A
+        drank[d] = length - 1 - drank[d]
+        duy[d] = -duy[d]
+        dux[d] = -dux[d]
+    for q in range(2):
+        t = zy[q]
+        zy[q] = zy[3 - q]
+        zy[3 - q] = t
+        t = zx[q]
+        zx[q] = zx[3 - q]
+        zx[3 - q] = t
+    zdash[0] = n2 - 1
+    zdash[1] = n1
+    zdash[2] = n1 - 1
+    zdash[3] = 0
+
+
+@_hot
 def layout(state, length, canvas, pad, half, thick, gap, margin, continuity, dlen, n_distr,
-           seed_distance, radius, mirror, max_attempts, dcy, dcx, duy, dux, down, drank, counts, items,
+           seed_distance, radius, sampler, max_attempts, hm, dcy, dcx, duy, dux, down, drank, counts, items,
            gcounts, gitems, cell, g, zy, zx, zowner, zdash, ends):
     """Place targets A and B and the distractors; returns (n_dash, n_distractors, restarts).
+
+    ``sampler``: SAMPLER_GHOST, SAMPLER_MIRROR (the ghost with the mirror test) or
+    SAMPLER_RHOMBUS (then ``hm`` is the ``bridge_table`` of this margin).
 
     ``ends`` receives [marker 0 = A's start, A's far end, B's start, B's far end] as (row,
     col) canvas coordinates. B starts where a "ghost" contour, grown from marker 0 by the
@@ -382,13 +1025,7 @@ def layout(state, length, canvas, pad, half, thick, gap, margin, continuity, dle
     distribution given marker 0: same distance, same place on the canvas. restarts = -1
     when max_attempts did not suffice.
     """
-    clear = thick + margin
-    lo = pad + 0.5 * thick + 0.5
-    hi = canvas - lo
-    lo_m = pad + radius + 0.5
-    hi_m = canvas - lo_m
-    r_own = radius + 0.5 * thick + margin
-    r_other = r_own + gap
+    clear, lo, hi, lo_m, hi_m, r_own, r_other = _bounds(canvas, pad, thick, margin, gap, radius)
     # Marker 0 to either marker-1 candidate (a contour's own ends, or the ghost's) only has
     # to keep the markers apart, so short contours stay possible; ends of different
     # contours keep the reference's seed distance.
@@ -396,91 +1033,15 @@ def layout(state, length, canvas, pad, half, thick, gap, margin, continuity, dle
     need_other = max(seed_distance, r_other)
     for attempt in range(max_attempts):
         counts[:] = 0
-        # target A, from a random start; its start zone is guarded while it grows
-        ay = lo_m + (hi_m - lo_m) * uniform(state)
-        ax = lo_m + (hi_m - lo_m) * uniform(state)
-        zy[0] = ay
-        zx[0] = ax
-        zowner[0] = OWNER_A
-        zdash[0] = 0
-        n_dash = _target(state, OWNER_A, ay, ax, length, half, gap, clear, lo, hi, lo_m, hi_m, continuity,
-                         0, dcy, dcx, duy, dux, down, drank, counts, items, cell, g,
-                         zy, zx, zowner, zdash, 1, r_other, r_own, need_own, need_other)
+        if sampler == SAMPLER_RHOMBUS:
+            n_dash = _rhombus_pair(state, length, half, gap, clear, lo, hi, lo_m, hi_m, continuity, hm,
+                                   dcy, dcx, duy, dux, down, drank, counts, items, cell, g,
+                                   zy, zx, zowner, zdash, r_other, r_own, need_other)
+        else:
+            n_dash = _ghost_pair(state, length, half, gap, clear, lo, hi, lo_m, hi_m, continuity,
+                                 sampler == SAMPLER_MIRROR, dcy, dcx, duy, dux, down, drank, counts, items,
+                                 gcounts, gitems, cell, g, zy, zx, zowner, zdash, r_other, r_own, need_own, need_other)
         if n_dash < 0:
-            continue
-        zy[1], zx[1] = _end_point(n_dash - 1, half, dcy, dcx, duy, dux, 1.0)
-        zowner[1] = OWNER_A
-        zdash[1] = n_dash - 1
-        done = False
-        for _ in range(B_STARTS):
-            # the ghost: A's process again from marker 0, alone in its own hash
-            gcounts[:] = 0
-            zdash[0] = n_dash
-            ng = _target(state, OWNER_A, ay, ax, length, half, gap, clear, lo, hi, lo_m, hi_m, continuity,
-                         n_dash, dcy, dcx, duy, dux, down, drank, gcounts, gitems, cell, g,
-                         zy, zx, zowner, zdash, 1, r_other, r_own, need_own, need_other)
-            zdash[0] = 0
-            if ng < 0:
-                continue
-            by, bx = _end_point(ng - 1, half, dcy, dcx, duy, dux, 1.0)
-            if (by - zy[1]) ** 2 + (bx - zx[1]) ** 2 < need_other * need_other:
-                continue
-            if not _point_clear(by, bx, r_other, OWNER_B, False, -1, half, n_dash, dcy, dcx, duy, dux, down,
-                                counts, items, cell, g):
-                continue
-            # the mirror filter: A's far end as clear of the ghost as B's start is of A (both
-            # walks leave marker 0, so either filter alone would push its candidate outwards)
-            if not _point_clear(zy[1], zx[1], r_other, OWNER_B, False, -1, half, ng, dcy, dcx, duy, dux, down,
-                                gcounts, gitems, cell, g):
-                continue
-            # The mirror of growing B from B's start next to A: a test contour must also
-            # grow from A's far end next to the ghost (then removed), so that being a place
-            # a contour can start from does not set the negative's candidate apart. Costly
-            # on small canvases, hence optional (``mirror``).
-            nt = ng
-            if mirror:
-                nt = _target(state, OWNER_B, zy[1], zx[1], length, half, gap, clear, lo, hi, lo_m, hi_m, continuity,
-                             ng, dcy, dcx, duy, dux, down, drank, gcounts, gitems, cell, g,
-                             zy, zx, zowner, zdash, 1, r_other, r_own, need_own, need_other)
-            if nt < 0:
-                continue
-            ty, tx = _end_point(nt - 1, half, dcy, dcx, duy, dux, 1.0)
-            if mirror and ((ty - by) ** 2 + (tx - bx) ** 2 < need_other * need_other
-                    or (ty - zy[1]) ** 2 + (tx - zx[1]) ** 2 < need_own * need_own
-                    or not _point_clear(by, bx, r_other, OWNER_A, False, -1, half, nt, dcy, dcx, duy, dux,
-                                        down, gcounts, gitems, cell, g)
-                    or not _point_clear(zy[1], zx[1], r_own, OWNER_B, True, ng, half, nt, dcy, dcx, duy, dux,
-                                        down, gcounts, gitems, cell, g)):
-                continue
-            # B steers around marker 0 only. Its own start and A's far end (the two marker-1
-            # candidates) are checked once B is grown, as A's far end was checked against A
-            # and B's start against A: both candidates are kept clear by the same filters,
-            # so neither attracts nor repels ink differently.
-            nb = _target(state, OWNER_B, by, bx, length, half, gap, clear, lo, hi, lo_m, hi_m, continuity,
-                         n_dash, dcy, dcx, duy, dux, down, drank, counts, items, cell, g,
-                         zy, zx, zowner, zdash, 1, r_other, r_own, need_own, need_other)
-            if nb < 0:
-                continue
-            fy, fx = _end_point(nb - 1, half, dcy, dcx, duy, dux, 1.0)
-            if ((fy - zy[1]) ** 2 + (fx - zx[1]) ** 2 < need_other * need_other
-                    or (fy - by) ** 2 + (fx - bx) ** 2 < need_own * need_own
-                    or not _point_clear(zy[1], zx[1], r_other, OWNER_A, False, -1, half, nb, dcy, dcx, duy, dux,
-                                        down, counts, items, cell, g)
-                    or not _point_clear(by, bx, r_own, OWNER_B, True, n_dash, half, nb, dcy, dcx, duy, dux,
-                                        down, counts, items, cell, g)):
-                _pop_dashes(nb, n_dash, dcy, dcx, counts, cell, g)
-                continue
-            zy[2] = by
-            zx[2] = bx
-            zowner[2] = OWNER_B
-            zdash[2] = n_dash
-            zy[3], zx[3] = _end_point(nb - 1, half, dcy, dcx, duy, dux, 1.0)
-            zowner[3] = OWNER_B
-            zdash[3] = nb - 1
-            n_dash = nb
-            done = True
-            break
-        if not done:
             continue
         for q in range(4):
             ends[q, 0] = zy[q]
@@ -588,9 +1149,17 @@ def _layout_scratch(length, canvas, plen, thick, margins, dlen, n_distr):
             np.zeros(g_max * g_max, dtype=np.int32), np.empty((g_max * g_max, CELL_CAP), dtype=np.int32))
 
 
+def output_arrays(count, side):
+    """Empty outputs of ``generate_into`` for ``count`` images of ``side`` px, in its order:
+    images, masks, marker 0, marker 1, distractors placed, restarts."""
+    return [np.zeros((count, 1, side, side), np.uint8), np.zeros((count, side, side), np.uint8),
+            np.zeros((count, 2), np.float32), np.zeros((count, 2), np.float32), np.zeros(count, np.int32),
+            np.zeros(count, np.int32)]
+
+
 @njit(cache=True)
 def generate_into(seeds, labels, length, canvas, pad, plen, thick, margins, continuity, dlen, n_distr,
-                  seed_distance, radius, mirror, contrast, markers, fo, fw,
+                  seed_distance, radius, sampler, bridges, contrast, markers, fo, fw,
                   images, masks, marker0, marker1, n_distractors, retries):
     """Fill preallocated output arrays; returns -1, or the row that exhausted MAX_ATTEMPTS."""
     n_out = images.shape[2]
@@ -603,12 +1172,13 @@ def generate_into(seeds, labels, length, canvas, pad, plen, thick, margins, cont
     target = np.empty((n_out, n_out), dtype=np.float32)
     for i in range(seeds.shape[0]):
         state = new_state(seeds[i])
-        margin = margins[randbelow(state, margins.shape[0])]
+        mi = randbelow(state, margins.shape[0])
+        margin = margins[mi]
         gap = 2.0 * margin
         cell = plen + thick + margin
         g = int(canvas / cell) + 2
         n_dash, placed, restarts = layout(state, length, canvas, pad, half, thick, gap, margin, continuity,
-                                          dlen, n_distr, seed_distance, radius, mirror, MAX_ATTEMPTS, dcy, dcx, duy,
+                                          dlen, n_distr, seed_distance, radius, sampler, MAX_ATTEMPTS, bridges[mi], dcy, dcx, duy,
                                           dux, down, drank, counts, items, gcounts, gitems, cell, g, zy, zx, zowner, zdash, ends)
         if restarts < 0:
             return i
@@ -647,11 +1217,12 @@ def generate_into(seeds, labels, length, canvas, pad, plen, thick, margins, cont
 
 @njit(cache=True)
 def layout_of(seed, length, canvas, pad, plen, thick, margins, continuity, dlen, n_distr, seed_distance, radius,
-              mirror, max_attempts=MAX_ATTEMPTS):
+              sampler, bridges, max_attempts=MAX_ATTEMPTS):
     """The scene of one seed, for tests and audits: dashes (cy, cx, uy, ux, owner, rank),
     the four target ends, distractors placed, restarts and the margin drawn."""
     state = new_state(seed)
-    margin = margins[randbelow(state, margins.shape[0])]
+    mi = randbelow(state, margins.shape[0])
+    margin = margins[mi]
     gap = 2.0 * margin
     half = 0.5 * plen
     (dcy, dcx, duy, dux, down, drank, zy, zx, zowner, zdash, ends,
@@ -659,7 +1230,7 @@ def layout_of(seed, length, canvas, pad, plen, thick, margins, continuity, dlen,
     cell = plen + thick + margin
     g = int(canvas / cell) + 2
     n_dash, placed, restarts = layout(state, length, canvas, pad, half, thick, gap, margin, continuity, dlen,
-                                      n_distr, seed_distance, radius, mirror, max_attempts, dcy, dcx, duy, dux, down, drank, counts,
+                                      n_distr, seed_distance, radius, sampler, max_attempts, bridges[mi], dcy, dcx, duy, dux, down, drank, counts,
                                       items, gcounts, gitems, cell, g, zy, zx, zowner, zdash, ends)
     dashes = np.empty((n_dash, 6))
     for d in range(n_dash):

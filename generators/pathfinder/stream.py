@@ -38,7 +38,7 @@ class PathFinderStream(Stream):
     1: segmentation) and the geometry overrides (``size``, ``canvas``, ``padding``,
     ``paddle_length``, ``thickness``, ``margin`` (a number or a list), ``continuity``,
     ``distractor_length``, ``distractors``, ``seed_distance``, ``marker_radius``,
-    ``contrast``, ``mirror_test``; None = the preset's) as ``benchgen pathfinder``'s
+    ``contrast``, ``sampler``, ``mirror_test``; None = the preset's) as ``benchgen pathfinder``'s
     options. The target is the label with 2 markers and the mask with 1 (``target=``
     chooses). Per sample it yields ``(image float32 [1,S,S] in [0,1], target int64)``; with
     ``batch_size=B`` ``(images uint8 [B,1,S,S], labels int64 [B] or masks uint8 [B,S,S])``.

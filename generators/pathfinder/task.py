@@ -14,18 +14,23 @@ from . import kernel as pf
 # contour length. Contrast is the ink of every snake:
 # LRA's snake x paddle contrasts multiplied once and clipped to 1 (the reference applied
 # them twice, which dimmed the targets; defect 5). ``mirror_test`` (see
-# generators/pathfinder/kernel.py) removes the last marker-position cue but makes long contours
-# much costlier on the 32 and 64 px canvases, where it is off.
+# generators/pathfinder/kernel.py) removes the last marker-position cue of the ghost sampler but
+# makes long contours much costlier on the 32 and 64 px canvases. ``sampler``: "ghost" (the
+# default, recorded in the parameters only when another is chosen, so datasets made before
+# the choice existed keep their parameters) or "rhombus" (the four target ends on a rhombus;
+# no mirror test needed), which the small LRA canvases use.
 PRESETS = {
     "linsley2018": dict(canvas=300, size=150, padding=22, paddle_length=5.0, thickness=2.0, margin=[3.0],
                         continuity=1.8, distractor_length=None, distractors=15, seed_distance=27.0,
                         marker_radius=5.0, contrast=1.0, mirror_test=True),
     "lra32": dict(canvas=32, size=32, padding=1, paddle_length=2.0, thickness=0.5, margin=[1.0],
                   continuity=1.0, distractor_length=4, distractors=5, seed_distance=7.0,
-                  marker_radius=1.5, contrast=1.0, mirror_test=False),
+                  marker_radius=1.5, contrast=1.0, mirror_test=False,
+                  sampler="rhombus"),
     "lra64": dict(canvas=64, size=64, padding=1, paddle_length=5.0, thickness=1.0, margin=[1.0],
                   continuity=1.8, distractor_length=4, distractors=5, seed_distance=12.0,
-                  marker_radius=2.5, contrast=0.8, mirror_test=False),
+                  marker_radius=2.5, contrast=0.8, mirror_test=False,
+                  sampler="rhombus"),
     "lra128": dict(canvas=128, size=128, padding=1, paddle_length=5.0, thickness=1.5, margin=[2.0, 3.0],
                    continuity=1.8, distractor_length=4, distractors=8, seed_distance=20.0,
                    marker_radius=3.0, contrast=0.9, mirror_test=True),
@@ -35,7 +40,9 @@ PRESETS = {
 }
 DEFAULT_PRESET = "linsley2018"
 GEOMETRY_KEYS = ("canvas", "size", "padding", "paddle_length", "thickness", "margin", "continuity",
-                 "distractor_length", "distractors", "seed_distance", "marker_radius", "contrast", "mirror_test")
+                 "distractor_length", "distractors", "seed_distance", "marker_radius", "contrast", "mirror_test",
+                 "sampler")
+SAMPLERS = {"ghost": pf.SAMPLER_GHOST, "rhombus": pf.SAMPLER_RHOMBUS}
 
 
 class ParamError(ValueError):
@@ -53,7 +60,7 @@ def make_params(length, preset=DEFAULT_PRESET, markers=2, **overrides):
     params = {"preset": preset, "length": int(length), "markers": int(markers)}
     for key in GEOMETRY_KEYS:
         value = overrides.get(key)
-        params[key] = PRESETS[preset][key] if value is None else value
+        params[key] = PRESETS[preset].get(key, "ghost") if value is None else value
     if overrides.get("distractor_length") is None:
         # the lab's rule, or the preset's fixed length, never longer than the targets
         rule = PRESETS[preset]["distractor_length"] or max(1, int(length) // 3)
@@ -65,6 +72,8 @@ def make_params(length, preset=DEFAULT_PRESET, markers=2, **overrides):
         params[key] = int(params[key])
     params["mirror_test"] = bool(params["mirror_test"])
     check_params(params)
+    if params["sampler"] == "ghost":
+        del params["sampler"]
     return params
 
 
@@ -72,6 +81,11 @@ def check_params(p):
     """Raise ParamError on the first value that is not allowed (cheap checks only)."""
     if p["length"] < 2:
         raise ParamError("length", f"{p['length']} is not allowed; the contour length (dashes) must be >= 2")
+    if p.get("sampler", "ghost") not in SAMPLERS:
+        raise ParamError("sampler", f"{p['sampler']!r} is not allowed; one of {', '.join(SAMPLERS)}")
+    if p.get("sampler") == "rhombus" and p["length"] < 3:
+        raise ParamError("length", f"{p['length']} is not allowed with the rhombus sampler (it solves a "
+                         "contour's last two dashes after its first): use --length >= 3 or --sampler ghost")
     if p["markers"] not in (1, 2):
         raise ParamError("markers", f"{p['markers']} is not allowed; 1 (segmentation: origin marker only) or 2")
     for key in ("paddle_length", "thickness", "marker_radius", "canvas", "size"):
@@ -116,8 +130,38 @@ def kernel_args(p):
     fo, fw = _weights(p["canvas"], p["size"])
     return (p["length"], p["canvas"], float(p["padding"]), p["paddle_length"], p["thickness"],
             np.array(p["margin"], dtype=np.float64), p["continuity"], p["distractor_length"],
-            p["distractors"], p["seed_distance"], p["marker_radius"], p["mirror_test"], p["contrast"], p["markers"],
-            fo, fw)
+            p["distractors"], p["seed_distance"], p["marker_radius"], sampler_code(p), bridge_tables(p),
+            p["contrast"], p["markers"], fo, fw)
+
+
+def sampler_code(p):
+    """The kernel's layout sampler for parameters ``p``."""
+    if p.get("sampler", "ghost") == "rhombus":
+        return pf.SAMPLER_RHOMBUS
+    return pf.SAMPLER_MIRROR if p["mirror_test"] else pf.SAMPLER_GHOST
+
+
+def bridge_tables(p):
+    """The rhombus sampler's tables, one per margin (a placeholder for the ghost sampler)."""
+    if sampler_code(p) != pf.SAMPLER_RHOMBUS:
+        return np.zeros((len(p["margin"]), 1, 1, 1), np.float32)
+    key = tuple(p[k] if k != "margin" else tuple(p[k]) for k in _TABLE_KEYS)
+    return _bridge_tables(*key)
+
+
+_TABLE_KEYS = ("length", "canvas", "padding", "paddle_length", "thickness", "margin", "continuity",
+               "marker_radius", "seed_distance")
+
+
+@lru_cache(maxsize=8)
+def _bridge_tables(length, canvas, padding, paddle_length, thickness, margins, continuity, radius, seed_distance):
+    tables = []
+    for m in margins:
+        table = pf.bridge_table(length, 0.5 * paddle_length, 2.0 * m, continuity)
+        pf.fill_spans(table, np.uint64(0x5EED5), length, canvas, float(padding), paddle_length, thickness, m,
+                      continuity, radius, seed_distance)
+        tables.append(table)
+    return np.stack(tables)
 
 
 @lru_cache(maxsize=8)
@@ -128,7 +172,7 @@ def _weights(canvas, size):
 def probe(p):
     """True if the length fits the canvas: PROBE_SAMPLES fixed seeds need at most
     PROBE_MEAN_RESTARTS restarts on average (stops as soon as that budget is spent)."""
-    geometry = kernel_args(p)[:12]
+    geometry = kernel_args(p)[:13]
     budget = pf.PROBE_SAMPLES * pf.PROBE_MEAN_RESTARTS
     for k in range(pf.PROBE_SAMPLES):
         seed = sample_seeds(0, "pathfinder", "probe", "probe", [k])[0]
@@ -148,7 +192,7 @@ class PathFinderTask(Task):
         name = f"{params['preset']}-len{params['length']}-{params['size']}px" + ("-seg" if params["markers"] == 1 else "")
         preset = make_params(params["length"], params["preset"], params["markers"],
                              **{k: None for k in GEOMETRY_KEYS}) if params["preset"] in PRESETS else {}
-        changed = {k: params[k] for k in GEOMETRY_KEYS if k != "size" and params.get(k) != preset.get(k)}
+        changed = {k: params.get(k) for k in GEOMETRY_KEYS if k != "size" and params.get(k) != preset.get(k)}
         if changed:
             digest = hashlib.blake2b(json.dumps(changed, sort_keys=True).encode(), digest_size=3).hexdigest()
             name += f"-x{digest}"
