@@ -670,9 +670,16 @@ def _wrap(a):
 def _closing_misses(ey, ex, ang, th1, ty, tx, half, gap, cmin):
     """For a first closing turn th1: the angles by which the second dash misses t when it
     is turned left or right so that it ends at distance |t - e1| (nan if no turn within
-    the limit reaches). With c = cos(turn 2 / 2), that dash's vector follows from c alone,
-    so turn 2 needs no trigonometry."""
+    the limit reaches)."""
     py, px = _pair_end(ey, ex, ang, th1, half, gap)
+    return _misses_at(py, px, ang, th1, ty, tx, half, gap, cmin)
+
+
+@_hot
+def _misses_at(py, px, a0, th1, ty, tx, half, gap, cmin):
+    """``_closing_misses`` from the end (py, px) of the first closing dash, of angle
+    a0 + th1. With c = cos(turn 2 / 2), the second dash's vector follows from c alone, so
+    turn 2 needs no trigonometry."""
     wy = ty - py
     wx = tx - px
     c = (wy * wy + wx * wx - gap * gap - 4.0 * half * half) / (4.0 * gap * half)
@@ -680,7 +687,7 @@ def _closing_misses(ey, ex, ang, th1, ty, tx, half, gap, cmin):
         return math.nan, math.nan
     s = math.sqrt(1.0 - c * c)
     psi = math.atan2(gap * s + 4.0 * half * s * c, gap * c + 2.0 * half * (2.0 * c * c - 1.0))
-    base = math.atan2(wy, wx) - ang - th1
+    base = math.atan2(wy, wx) - a0 - th1
     return _wrap(base - psi), _wrap(base + psi)
 
 
@@ -701,7 +708,7 @@ def _second_turn(ey, ex, ang, th1, ty, tx, half, gap, sign):
     return sign * 2.0 * math.acos(min(max(c, -1.0), 1.0))
 
 
-BRIDGE_TRIES = 24   # candidate turns per dash of a bridge (chosen among by their odds)
+BRIDGE_TRIES = 16   # candidate turns per dash of a bridge (chosen among by their odds)
 BRIDGE_ROUNDS = 2   # rounds of candidates for a dash where none of a round fitted
 CLOSE_GRID = 48     # first closing turns scanned for a sign change of the miss
 CLOSE_STEPS = 40    # at most this many false-position steps per root
@@ -751,9 +758,22 @@ def _closing_turns(state, owner, rank, ty, tx, half, gap, clear, lo, hi, continu
     b2 = 0.0
     prev_t = -lim
     prev_l, prev_r = _closing_misses(ey, ex, ang, prev_t, ty, tx, half, gap, cmin)
+    # the grid's directions by rotation (no trigonometry per point): U(ang + t), U(ang + t / 2)
+    step_t = 2.0 * lim / CLOSE_GRID
+    cf = math.cos(step_t)
+    sf = math.sin(step_t)
+    ch = math.cos(0.5 * step_t)
+    sh = math.sin(0.5 * step_t)
+    fy = math.sin(ang - lim)
+    fx = math.cos(ang - lim)
+    hy = math.sin(ang - 0.5 * lim)
+    hx = math.cos(ang - 0.5 * lim)
     for k in range(1, CLOSE_GRID + 1):
-        t = -lim + 2.0 * lim * k / CLOSE_GRID
-        left, right = _closing_misses(ey, ex, ang, t, ty, tx, half, gap, cmin)
+        t = -lim + step_t * k
+        fy, fx = fy * cf + fx * sf, fx * cf - fy * sf
+        hy, hx = hy * ch + hx * sh, hx * ch - hy * sh
+        left, right = _misses_at(ey + gap * hy + 2.0 * half * fy, ex + gap * hx + 2.0 * half * fx, ang + t, 0.0,
+                                 ty, tx, half, gap, cmin)
         lo_t = prev_t
         prev_t = t
         for s in range(2):
