@@ -42,7 +42,7 @@ DEFAULT_PRESET = "linsley2018"
 GEOMETRY_KEYS = ("canvas", "size", "padding", "paddle_length", "thickness", "margin", "continuity",
                  "distractor_length", "distractors", "seed_distance", "marker_radius", "contrast", "mirror_test",
                  "sampler")
-SAMPLERS = {"ghost": pf.SAMPLER_GHOST, "rhombus": pf.SAMPLER_RHOMBUS}
+SAMPLERS = ("ghost", "rhombus")
 
 
 class ParamError(ValueError):
