@@ -32,7 +32,7 @@ import numpy as np
 
 from generators.pathfinder import kernel as pf
 from generators.pathfinder.audit import score_cues
-from generators.pathfinder.task import kernel_args, make_params
+from generators.pathfinder.task import SAMPLERS, kernel_args, make_params
 from generators.seeds import sample_seeds
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -122,7 +122,7 @@ def main():
     ap.add_argument("--count", type=int, default=400)
     ap.add_argument("--baseline", default=None, help="git revision whose kernel is measured too (e.g. HEAD); "
                     "it runs the ghost sampler, the only one kernels before the rhombus sampler have")
-    ap.add_argument("--sampler", choices=["ghost", "rhombus"], default=None, help="instead of the preset's")
+    ap.add_argument("--sampler", choices=SAMPLERS, default=None, help="instead of the preset's")
     ap.add_argument("--mirror-test", action="store_true", help="the presets with the mirror test on")
     ap.add_argument("--audit", action="store_true", help="also score the shortcut audit on the images made")
     ap.add_argument("--histograms", action="store_true",

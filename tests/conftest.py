@@ -32,6 +32,27 @@ def all_arrays(root):
     return {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
 
 
+def segment_distance(p0, p1, q0, q1, steps=41):
+    """Distance between two segments by dense sampling (independent of the kernel's)."""
+    t = np.linspace(0, 1, steps)[:, None]
+    a = p0 + t * (p1 - p0)
+    b = q0 + t * (q1 - q0)
+    return np.sqrt(((a[:, None, :] - b[None, :, :]) ** 2).sum(-1)).min()
+
+
+def assert_dashes_clear(dashes, half, clear):
+    """PathFinder scene (layout_of's dashes): every two dashes keep ``clear`` between their
+    centre lines, but consecutive dashes of one snake (the gap keeps those apart)."""
+    p0 = dashes[:, :2] - half * dashes[:, 2:4]
+    p1 = dashes[:, :2] + half * dashes[:, 2:4]
+    owner, rank = dashes[:, 4].astype(int), dashes[:, 5].astype(int)
+    for i in range(len(dashes)):
+        for j in range(i):
+            if owner[i] == owner[j] and abs(rank[i] - rank[j]) <= 1:
+                continue
+            assert segment_distance(p0[i], p1[i], p0[j], p1[j]) >= clear - 0.05
+
+
 def bench(*args):
     """Run the ``bench`` command in this process: (exit code, output)."""
     from click.testing import CliRunner

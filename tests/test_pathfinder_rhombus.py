@@ -14,6 +14,7 @@ from generators.pathfinder import kernel as pf
 from generators.pathfinder.audit import score_cues
 from generators.pathfinder.task import ParamError, bridge_tables, kernel_args, make_params
 from generators.seeds import sample_seeds
+from tests.conftest import assert_dashes_clear
 
 
 def scenes(preset, length, count, seed=0):
@@ -28,13 +29,6 @@ def contour(dashes, owner):
     mine = dashes[dashes[:, 4] == owner]
     mine = mine[np.argsort(mine[:, 5])]
     return mine[:, :2], mine[:, 2:4]
-
-
-def _seg_dist(p0, p1, q0, q1, steps=41):
-    t = np.linspace(0, 1, steps)[:, None]
-    a = p0 + t * (p1 - p0)
-    b = q0 + t * (q1 - q0)
-    return np.sqrt(((a[:, None, :] - b[None, :, :]) ** 2).sum(-1)).min()
 
 
 @pytest.mark.parametrize("preset,length", [("lra32", 9), ("lra64", 14)])
@@ -63,14 +57,7 @@ def test_ends_form_a_rhombus_and_contours_join_them(preset, length):
                 assert abs(turn) <= limit + 1e-9
                 bisector = (dirs[k - 1] + dirs[k]) / np.hypot(*(dirs[k - 1] + dirs[k]))
                 assert np.allclose(starts[k], stops[k - 1] + gap * bisector, atol=1e-6)
-        p0 = dashes[:, :2] - half * dashes[:, 2:4]
-        p1 = dashes[:, :2] + half * dashes[:, 2:4]
-        owner, rank = dashes[:, 4].astype(int), dashes[:, 5].astype(int)
-        for i in range(len(dashes)):
-            for j in range(i):
-                if owner[i] == owner[j] and abs(rank[i] - rank[j]) <= 1:
-                    continue
-                assert _seg_dist(p0[i], p1[i], p0[j], p1[j]) >= clear - 0.05
+        assert_dashes_clear(dashes, half, clear)
 
 
 def test_bridge_table_matches_random_walks_of_the_turn_law():

@@ -399,7 +399,12 @@ def _ghost_pair(state, length, half, gap, clear, lo, hi, lo_m, hi_m, continuity,
                 dcy, dcx, duy, dux, down, drank, counts, items, gcounts, gitems, cell, g,
                 zy, zx, zowner, zdash, r_other, r_own, need_own, need_other):
     """Place targets A and B by the ghost sampler (see the module's docstring); returns the
-    dash count or -1. The zones end as [A's start, A's far end, B's start, B's far end]."""
+    dash count or -1. The zones end as [A's start, A's far end, B's start, B's far end].
+
+    B starts where a "ghost" contour, grown from marker 0 by the very process that grew A
+    (in an empty scene of its own, never drawn), ends. So A's far end (the positive's
+    marker 1) and B's start (the negative's) are drawn from one distribution given marker
+    0: same distance, same place on the canvas."""
     # target A, from a random start; its start zone is guarded while it grows
     ay = lo_m + (hi_m - lo_m) * uniform(state)
     ax = lo_m + (hi_m - lo_m) * uniform(state)
@@ -519,17 +524,18 @@ def bridge_table(length, half, gap, continuity):
     side = 2 * c + 1
     h = np.zeros((length + 1, side, side), np.float32)
     n = _TURNS.shape[0] - 1
-    th = np.empty(BRIDGE_TURNS)
+    co = np.empty(BRIDGE_TURNS)
+    si = np.empty(BRIDGE_TURNS)
     da = np.empty(BRIDGE_TURNS)
     dc = np.empty(BRIDGE_TURNS)
     for q in range(BRIDGE_TURNS):
         u = (q + 0.5) / BRIDGE_TURNS * n
         k = int(u)
-        th[q] = (_TURNS[k] + (u - k) * (_TURNS[k + 1] - _TURNS[k])) / continuity
-        da[q] = (gap * math.cos(0.5 * th[q]) + 2.0 * half * math.cos(th[q])) / step * res
-        dc[q] = (gap * math.sin(0.5 * th[q]) + 2.0 * half * math.sin(th[q])) / step * res
-    if length < 1:
-        return h
+        th = (_TURNS[k] + (u - k) * (_TURNS[k + 1] - _TURNS[k])) / continuity
+        co[q] = math.cos(th)
+        si[q] = math.sin(th)
+        da[q] = (gap * math.cos(0.5 * th) + 2.0 * half * co[q]) / step * res
+        dc[q] = (gap * math.sin(0.5 * th) + 2.0 * half * si[q]) / step * res
     for q in range(BRIDGE_TURNS):
         for i in range(int(c + da[q]) - 3, int(c + da[q]) + 5):
             for j in range(int(c + dc[q]) - 3, int(c + dc[q]) + 5):
@@ -548,9 +554,7 @@ def bridge_table(length, half, gap, continuity):
                 for q in range(BRIDGE_TURNS):
                     ra = pa - da[q]
                     rc = pc - dc[q]
-                    co = math.cos(th[q])
-                    si = math.sin(th[q])
-                    acc += _bilinear(h, m - 1, c + ra * co + rc * si, c - ra * si + rc * co)
+                    acc += _bilinear(h, m - 1, c + ra * co[q] + rc * si[q], c - ra * si[q] + rc * co[q])
                 h[m, i, j] = acc
         _peak_one(h[m])
     return h
@@ -560,13 +564,17 @@ SPANS = 1024  # chord lengths of whole contours kept in level 0 of a bridge tabl
 
 
 @_hot
-def _bounds(canvas, pad, thick, margin, gap, radius):
+def _bounds(canvas, pad, thick, margin, gap, radius, seed_distance):
     """The placement's distances: (clearance between dashes, canvas bounds of dash ends,
-    marker bounds, radius of a contour's own end zone, radius of another's)."""
+    marker bounds, radius of a contour's own end zone, radius of another's, least distance
+    between ends of different contours). Marker 0 to a marker-1 candidate on its own
+    contour only has to keep the markers apart (``r_other``, so short contours stay
+    possible); ends of different contours keep the reference's seed distance."""
     lo = pad + 0.5 * thick + 0.5
     lo_m = pad + radius + 0.5
     r_own = radius + 0.5 * thick + margin
-    return thick + margin, lo, canvas - lo, lo_m, canvas - lo_m, r_own, r_own + gap
+    r_other = r_own + gap
+    return thick + margin, lo, canvas - lo, lo_m, canvas - lo_m, r_own, r_other, max(seed_distance, r_other)
 
 
 @njit(cache=True)
@@ -581,7 +589,8 @@ def fill_spans(h, seed, length, canvas, pad, plen, thick, margin, continuity, ra
      counts, items, gcounts, gitems) = _layout_scratch(length, canvas, plen, thick, np.array([margin]), 1, 0)
     cell = plen + thick + margin
     g = int(canvas / cell) + 2
-    clear, lo, hi, lo_m, hi_m, r_own, r_other = _bounds(canvas, pad, thick, margin, gap, radius)
+    clear, lo, hi, lo_m, hi_m, r_own, r_other, need_other = _bounds(canvas, pad, thick, margin, gap, radius,
+                                                                    seed_distance)
     spans = np.empty(SPANS)
     k = 0
     for _ in range(1000 * SPANS):
@@ -594,7 +603,7 @@ def fill_spans(h, seed, length, canvas, pad, plen, thick, margin, continuity, ra
         zdash[0] = 0
         n = _target(state, OWNER_A, zy[0], zx[0], length, half, gap, clear, lo, hi, lo_m, hi_m, continuity,
                     0, dcy, dcx, duy, dux, down, drank, counts, items, cell, g,
-                    zy, zx, zowner, zdash, 1, r_other, r_own, r_other, max(seed_distance, r_other))
+                    zy, zx, zowner, zdash, 1, r_other, r_own, r_other, need_other)
         if n >= 0:
             ey, ex = _end_point(n - 1, half, dcy, dcx, duy, dux, 1.0)
             spans[k] = math.sqrt((ey - zy[0]) ** 2 + (ex - zx[0]) ** 2)
@@ -667,6 +676,12 @@ def _wrap(a):
 
 
 @_hot
+def _closing_cos(wy, wx, half, gap):
+    """cos(turn 2 / 2) of the last dash (after its gap) that covers the vector w."""
+    return (wy * wy + wx * wx - gap * gap - 4.0 * half * half) / (4.0 * gap * half)
+
+
+@_hot
 def _closing_misses(ey, ex, ang, th1, ty, tx, half, gap, cmin):
     """For a first closing turn th1: the angles by which the second dash misses t when it
     is turned left or right so that it ends at distance |t - e1| (nan if no turn within
@@ -682,7 +697,7 @@ def _misses_at(py, px, a0, th1, ty, tx, half, gap, cmin):
     turn 2 needs no trigonometry."""
     wy = ty - py
     wx = tx - px
-    c = (wy * wy + wx * wx - gap * gap - 4.0 * half * half) / (4.0 * gap * half)
+    c = _closing_cos(wy, wx, half, gap)
     if c > 1.0 or c < cmin:
         return math.nan, math.nan
     s = math.sqrt(1.0 - c * c)
@@ -702,9 +717,7 @@ def _closing_miss(ey, ex, ang, th1, ty, tx, half, gap, cmin, sign):
 def _second_turn(ey, ex, ang, th1, ty, tx, half, gap, sign):
     """The second closing turn after th1 (its side given by ``sign``)."""
     py, px = _pair_end(ey, ex, ang, th1, half, gap)
-    wy = ty - py
-    wx = tx - px
-    c = (wy * wy + wx * wx - gap * gap - 4.0 * half * half) / (4.0 * gap * half)
+    c = _closing_cos(ty - py, tx - px, half, gap)
     return sign * 2.0 * math.acos(min(max(c, -1.0), 1.0))
 
 
@@ -788,16 +801,11 @@ def _closing_turns(state, owner, rank, ty, tx, half, gap, clear, lo, hi, continu
             if math.isnan(mm) or abs(mm) > 1e-9 or abs(th2) > lim:
                 continue
             # both dashes must fit (the second never meets the first: consecutive)
-            y1 = ey + gap * math.sin(ang + 0.5 * th1) + half * math.sin(ang + th1)
-            x1 = ex + gap * math.cos(ang + 0.5 * th1) + half * math.cos(ang + th1)
-            u1y = math.sin(ang + th1)
-            u1x = math.cos(ang + th1)
-            if not _fits(y1, x1, u1y, u1x, owner, rank, half, clear, lo, hi, n_dash, dcy, dcx, duy, dux, down,
-                         drank, counts, items, cell, g, zy, zx, zowner, zdash, n_zone, r_other, r_own, n_dash):
+            y1, x1, a1, y2, x2, a2 = _closing_dashes(ey, ex, ang, th1, th2, half, gap)
+            if not _fits(y1, x1, math.sin(a1), math.cos(a1), owner, rank, half, clear, lo, hi, n_dash, dcy, dcx,
+                         duy, dux, down, drank, counts, items, cell, g, zy, zx, zowner, zdash, n_zone, r_other,
+                         r_own, n_dash):
                 continue
-            a2 = ang + th1 + th2
-            y2 = y1 + half * u1y + gap * math.sin(ang + th1 + 0.5 * th2) + half * math.sin(a2)
-            x2 = x1 + half * u1x + gap * math.cos(ang + th1 + 0.5 * th2) + half * math.cos(a2)
             if not _fits(y2, x2, math.sin(a2), math.cos(a2), owner, rank + 1, half, clear, lo, hi, n_dash, dcy,
                          dcx, duy, dux, down, drank, counts, items, cell, g, zy, zx, zowner, zdash, n_zone,
                          r_other, r_own, n_dash + 1):
@@ -815,6 +823,19 @@ def _closing_turns(state, owner, rank, ty, tx, half, gap, clear, lo, hi, continu
 
 
 @_hot
+def _closing_dashes(ey, ex, ang, th1, th2, half, gap):
+    """Centres and angles (y1, x1, a1, y2, x2, a2) of the two closing dashes after a dash
+    ending at (ey, ex) with angle ``ang``, turned by th1 and then th2."""
+    a1 = ang + th1
+    y1 = ey + gap * math.sin(ang + 0.5 * th1) + half * math.sin(a1)
+    x1 = ex + gap * math.cos(ang + 0.5 * th1) + half * math.cos(a1)
+    a2 = a1 + th2
+    y2 = y1 + half * math.sin(a1) + gap * math.sin(a1 + 0.5 * th2) + half * math.sin(a2)
+    x2 = x1 + half * math.cos(a1) + gap * math.cos(a1 + 0.5 * th2) + half * math.cos(a2)
+    return y1, x1, a1, y2, x2, a2
+
+
+@_hot
 def _close(state, owner, rank, ty, tx, half, gap, clear, lo, hi, continuity,
            n_dash, dcy, dcx, duy, dux, down, drank, counts, items, cell, g,
            zy, zx, zowner, zdash, n_zone, r_other, r_own):
@@ -827,16 +848,10 @@ def _close(state, owner, rank, ty, tx, half, gap, clear, lo, hi, continuity,
         return -1
     p = n_dash - 1
     ey, ex = _end_point(p, half, dcy, dcx, duy, dux, 1.0)
-    ang = math.atan2(duy[p], dux[p])
-    a1 = ang + b1
-    y1 = ey + gap * math.sin(ang + 0.5 * b1) + half * math.sin(a1)
-    x1 = ex + gap * math.cos(ang + 0.5 * b1) + half * math.cos(a1)
+    y1, x1, a1, y2, x2, a2 = _closing_dashes(ey, ex, math.atan2(duy[p], dux[p]), b1, b2, half, gap)
     if not _add_dash(n_dash, y1, x1, math.sin(a1), math.cos(a1), owner, rank, dcy, dcx, duy, dux, down, drank,
                      counts, items, cell, g):
         return -1
-    a2 = a1 + b2
-    y2 = y1 + half * math.sin(a1) + gap * math.sin(a1 + 0.5 * b2) + half * math.sin(a2)
-    x2 = x1 + half * math.cos(a1) + gap * math.cos(a1 + 0.5 * b2) + half * math.cos(a2)
     if not _add_dash(n_dash + 1, y2, x2, math.sin(a2), math.cos(a2), owner, rank + 1, dcy, dcx, duy, dux, down,
                      drank, counts, items, cell, g):
         _pop_dashes(n_dash + 1, n_dash, dcy, dcx, counts, cell, g)
@@ -853,6 +868,8 @@ def _bridge(state, owner, sy, sx, ty, tx, length, half, gap, clear, lo, hi, cont
     dashes, a bounded number of times."""
     first = n_dash
     step = 2.0 * half + gap
+    scale = BRIDGE_RES / step
+    mid = 0.5 * (hm.shape[1] - 1)
     backups = length // 2
     rank = 0
     while True:
@@ -865,8 +882,6 @@ def _bridge(state, owner, sy, sx, ty, tx, length, half, gap, clear, lo, hi, cont
         else:
             m = length - 1 - rank
             reach = m * step
-            scale = BRIDGE_RES / step
-            mid = 0.5 * (hm.shape[1] - 1)
             best = math.inf
             fy = 0.0
             fx = 0.0
@@ -916,12 +931,11 @@ def _bridge(state, owner, sy, sx, ty, tx, length, half, gap, clear, lo, hi, cont
                         _pop_dashes(n_dash + 1, n_dash, dcy, dcx, counts, cell, g)
                         if not found:
                             continue
-                    if w < best:
-                        best = w
-                        fy = cy
-                        fx = cx
-                        fu = uy
-                        fv = ux
+                    best = w
+                    fy = cy
+                    fx = cx
+                    fu = uy
+                    fv = ux
             if best < math.inf and _add_dash(n_dash, fy, fx, fu, fv, owner, rank, dcy, dcx, duy, dux, down, drank,
                                                counts, items, cell, g):
                 n_dash += 1
@@ -1039,18 +1053,12 @@ def layout(state, length, canvas, pad, half, thick, gap, margin, continuity, dle
     SAMPLER_RHOMBUS (then ``hm`` is the ``bridge_table`` of this margin).
 
     ``ends`` receives [marker 0 = A's start, A's far end, B's start, B's far end] as (row,
-    col) canvas coordinates. B starts where a "ghost" contour, grown from marker 0 by the
-    very process that grew A (in an empty scene of its own, never drawn), ends. So A's far
-    end (the positive's marker 1) and B's start (the negative's) are drawn from one
-    distribution given marker 0: same distance, same place on the canvas. restarts = -1
-    when max_attempts did not suffice.
+    col) canvas coordinates: A's far end is the positive's marker 1, B's start the
+    negative's. restarts = -1 when max_attempts did not suffice.
     """
-    clear, lo, hi, lo_m, hi_m, r_own, r_other = _bounds(canvas, pad, thick, margin, gap, radius)
-    # Marker 0 to either marker-1 candidate (a contour's own ends, or the ghost's) only has
-    # to keep the markers apart, so short contours stay possible; ends of different
-    # contours keep the reference's seed distance.
+    clear, lo, hi, lo_m, hi_m, r_own, r_other, need_other = _bounds(canvas, pad, thick, margin, gap, radius,
+                                                                    seed_distance)
     need_own = r_other
-    need_other = max(seed_distance, r_other)
     for attempt in range(max_attempts):
         counts[:] = 0
         if sampler == SAMPLER_RHOMBUS:
