@@ -171,6 +171,34 @@ def test_dash_ink_is_its_area_at_any_scale():
         assert disk.sum() * (canvas / out) ** 2 == pytest.approx(np.pi * 25, rel=0.02)
 
 
+def test_dash_splat_visits_every_covered_pixel():
+    # oracle: the dash's coverage evaluated at every canvas pixel in numpy (a pixel is
+    # covered by its box-filtered overlap along both dash axes), area-resampled by the
+    # share matrix; the kernel visits only the rotated rectangle's columns of each row
+    rng = np.random.default_rng(3)
+    for canvas, out in ((300, 150), (128, 128), (300, 128)):
+        fo, fw = pf.area_weights(canvas, out)
+        share = np.zeros((canvas, out))
+        for k in range(2):
+            np.add.at(share, (np.arange(canvas), fo[:, k]), fw[:, k])
+        centre = np.arange(canvas) + 0.5
+        for trial in range(60):
+            length, thick = rng.uniform(1.0, 9.0), rng.uniform(0.3, 3.0)
+            cy, cx = rng.uniform(-2.0, canvas + 2.0, size=2)
+            a = rng.choice([0.0, 0.5 * np.pi, np.pi, rng.uniform(0, 2 * np.pi)])
+            uy, ux = np.sin(a), np.cos(a)
+            if trial % 4 == 0:
+                uy, ux = float(round(uy)), float(round(ux))  # exactly axis-aligned
+            ry, rx = centre[:, None] - cy, centre[None, :] - cx
+
+            def box(x, w):
+                return np.clip(np.minimum(x + 0.5, 0.5 * w) - np.maximum(x - 0.5, -0.5 * w), 0.0, None)
+            cover = box(ry * uy + rx * ux, length) * box(rx * uy - ry * ux, thick)
+            plane = np.zeros((out, out), np.float32)
+            pf._splat_dash(plane, canvas, cy, cx, uy, ux, length, thick, 0.8, fo, fw)
+            np.testing.assert_allclose(plane, share.T @ (0.8 * cover) @ share, atol=1e-6)
+
+
 def test_bounded_attempts_and_length_check():
     hard = make_params(14, "lra32")
     args = kernel_args(hard)[:13]
