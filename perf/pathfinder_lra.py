@@ -1,8 +1,8 @@
 """PathFinder at the Long Range Arena presets: kernel speed and restarts per image.
 
 Usage: python perf/pathfinder_lra.py [--presets lra32,lra64,lra128] [--lengths 6,9,14]
-           [--count 400] [--baseline REF] [--sampler ghost|rhombus] [--mirror-test] [--audit]
-           [--histograms]
+           [--count 400] [--baseline REF] [--repeat N] [--sampler ghost|rhombus] [--mirror-test]
+           [--audit] [--histograms]
 Prints JSON: per preset and contour length, images/s of the kernel alone (one process,
 images + masks + metadata in memory, no HDF5) by wall clock and per CPU second, and the
 mean restarts (full target-pair restarts) per image. ``--baseline REF`` also runs the
@@ -10,7 +10,9 @@ kernel of a git revision (``git show REF:generators/pathfinder/kernel.py``, e.g.
 a commit before a speed change) on the same seeds and labels, and reports its figures,
 the CPU-time speedup and whether the outputs are byte-identical (``--count`` images for
 both kernels; a slow baseline setting takes its time; the baseline runs the ghost
-sampler, so identity is reported only where the current run does too). ``--mirror-test``
+sampler, so identity is reported only where the current run does too). ``--repeat N`` runs
+both kernels N times, alternating, and reports medians (and the median of the N paired
+speedups): on a shared machine one run of each can differ by a third. ``--mirror-test``
 measures the presets with the mirror test on, ``--sampler`` with another layout sampler,
 ``--histograms`` adds marker distance and position histograms by label (and the
 baseline's), to compare what two samplers draw. ``--audit`` also scores the shortcut audit
@@ -85,6 +87,11 @@ def run(kernel, params, count):
     return wall, cpu, float(out[5].mean()), digest, arrays
 
 
+def median_run(runs):
+    """The run of median CPU time among repeats of ``run`` (same seeds, so same outputs)."""
+    return sorted(runs, key=lambda r: r[1])[len(runs) // 2]
+
+
 def audit(arrays, params):
     report = score_cues(arrays, params)
     worst = report["worst_cue"]
@@ -122,6 +129,8 @@ def main():
     ap.add_argument("--count", type=int, default=400)
     ap.add_argument("--baseline", default=None, help="git revision whose kernel is measured too (e.g. HEAD); "
                     "it runs the ghost sampler, the only one kernels before the rhombus sampler have")
+    ap.add_argument("--repeat", type=int, default=1, help="with --baseline: alternate both kernels this many "
+                    "times and report medians")
     ap.add_argument("--sampler", choices=SAMPLERS, default=None, help="instead of the preset's")
     ap.add_argument("--mirror-test", action="store_true", help="the presets with the mirror test on")
     ap.add_argument("--audit", action="store_true", help="also score the shortcut audit on the images made")
@@ -129,23 +138,30 @@ def main():
                     help="also report marker distance / position histograms (and the baseline's)")
     opts = ap.parse_args()
     base = load_kernel(opts.baseline) if opts.baseline else None
-    report = {"kernel_version": pf.VERSION, "baseline": opts.baseline, "results": {}}
+    if opts.repeat < 1:
+        ap.error("--repeat must be >= 1")
+    report = {"kernel_version": pf.VERSION, "baseline": opts.baseline, "repeat": opts.repeat, "results": {}}
     mirror = True if opts.mirror_test else None
     for preset in opts.presets.split(","):
         for length in (int(x) for x in opts.lengths.split(",")):
             params = make_params(length, preset, sampler=opts.sampler, mirror_test=mirror)
             count = opts.count
-            wall, cpu, restarts, digest, arrays = run(pf, params, count)
+            ghost = make_params(length, preset, sampler="ghost", mirror_test=mirror)
+            runs, base_runs = [], []
+            for _ in range(opts.repeat if base is not None else 1):
+                runs.append(run(pf, params, count))
+                if base is not None:
+                    base_runs.append(run(base, ghost, count))
+            wall, cpu, restarts, digest, arrays = median_run(runs)
             entry = {"sampler": params.get("sampler", "ghost"), "current": figures(wall, cpu, restarts, count)}
             if opts.audit:
                 entry["audit"] = audit(arrays, params)
             if opts.histograms:
                 entry["distributions"] = distributions(arrays, params)
             if base is not None:
-                ghost = make_params(length, preset, sampler="ghost", mirror_test=mirror)
-                bw, bc, br, bd, barrays = run(base, ghost, count)
+                bw, bc, br, bd, barrays = median_run(base_runs)
                 entry["baseline"] = figures(bw, bc, br, count)
-                entry["speedup_cpu"] = round(bc / cpu, 2)
+                entry["speedup_cpu"] = round(float(np.median([b[1] / c[1] for b, c in zip(base_runs, runs)])), 2)
                 entry["byte_identical"] = bd == digest if "sampler" not in params else None
                 if opts.histograms:
                     entry["baseline_distributions"] = distributions(barrays, ghost)
