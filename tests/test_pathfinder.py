@@ -147,6 +147,14 @@ def test_each_preset_has_its_published_canvas_and_output():
         assert a["images"].max() == 255  # markers have peak 1 at every size
 
 
+def test_cli_choices_are_the_tasks_presets_and_samplers():
+    from generators.pathfinder import command
+    from generators.pathfinder.task import SAMPLERS
+    assert set(command.PRESET_NAMES) == set(PRESETS) and set(command.SAMPLER_NAMES) == set(SAMPLERS)
+    result = run_cli("--length", 6, "--sampler", "kite", "-n", 2)
+    assert result.exit_code == 2 and "ghost" in result.output and "rhombus" in result.output
+
+
 def test_size_option_downsamples_the_same_scene():
     plan = pf_plan(count=4, size=150, markers=1)
     idx = np.arange(4)

@@ -3,7 +3,10 @@ import click
 
 from ..commands import generation_options, run_generation
 
+# Spelled out rather than read from .task, which would load numba at every CLI start-up;
+# a test keeps them equal to task.PRESETS and task.SAMPLERS.
 PRESET_NAMES = ("linsley2018", "lra32", "lra64", "lra128", "lra256")
+SAMPLER_NAMES = ("ghost", "rhombus")
 
 
 def parse_margins(text):
@@ -36,7 +39,7 @@ def parse_margins(text):
 @click.option("--seed-distance", type=float, default=None, help="Minimum distance between ends of different target contours, px.")
 @click.option("--marker-radius", type=float, default=None, help="Marker disk radius in px.")
 @click.option("--contrast", type=float, default=None, help="Ink intensity of every snake, (0, 1]; markers are 1.")
-@click.option("--sampler", type=click.Choice(["ghost", "rhombus"]), default=None,
+@click.option("--sampler", type=click.Choice(SAMPLER_NAMES), default=None,
               help="How the two target contours are laid out: ghost (default) or rhombus (lra32/lra64: the four "
                    "ends on a rhombus, contours grown as bridges; see docs/pathfinder.md).")
 @click.option("--mirror-test/--no-mirror-test", default=None,
