@@ -9,8 +9,9 @@ mean restarts (full target-pair restarts) per image. ``--baseline REF`` also run
 kernel of a git revision (``git show REF:generators/pathfinder/kernel.py``, e.g. HEAD or
 a commit before a speed change) on the same seeds and labels, and reports its figures,
 the CPU-time speedup and whether the outputs are byte-identical (``--count`` images for
-both kernels; a slow baseline setting takes its time; the baseline runs the ghost
-sampler, so identity is reported only where the current run does too). ``--repeat N`` runs
+both kernels; a slow baseline setting takes its time; a baseline from before the rhombus
+sampler runs the ghost sampler, so identity is then reported only where the current run does
+too; a later one runs the same parameters). ``--repeat N`` runs
 both kernels N times, alternating, and reports medians (and the median of the N paired
 speedups): on a shared machine one run of each can differ by a third. ``--mirror-test``
 measures the presets with the mirror test on, ``--sampler`` with another layout sampler,
@@ -128,7 +129,7 @@ def main():
     ap.add_argument("--lengths", default="6,9,14")
     ap.add_argument("--count", type=int, default=400)
     ap.add_argument("--baseline", default=None, help="git revision whose kernel is measured too (e.g. HEAD); "
-                    "it runs the ghost sampler, the only one kernels before the rhombus sampler have")
+                    "a kernel from before the rhombus sampler runs the ghost sampler, the only one it has")
     ap.add_argument("--repeat", type=int, default=1, help="with --baseline: alternate both kernels this many "
                     "times and report medians")
     ap.add_argument("--sampler", choices=SAMPLERS, default=None, help="instead of the preset's")
@@ -146,7 +147,8 @@ def main():
         for length in (int(x) for x in opts.lengths.split(",")):
             params = make_params(length, preset, sampler=opts.sampler, mirror_test=mirror)
             count = opts.count
-            ghost = make_params(length, preset, sampler="ghost", mirror_test=mirror)
+            same = base is not None and hasattr(base, "bridge_table")  # has every sampler
+            ghost = params if same else make_params(length, preset, sampler="ghost", mirror_test=mirror)
             runs, base_runs = [], []
             for _ in range(opts.repeat if base is not None else 1):
                 runs.append(run(pf, params, count))
@@ -162,7 +164,7 @@ def main():
                 bw, bc, br, bd, barrays = median_run(base_runs)
                 entry["baseline"] = figures(bw, bc, br, count)
                 entry["speedup_cpu"] = round(float(np.median([b[1] / c[1] for b, c in zip(base_runs, runs)])), 2)
-                entry["byte_identical"] = bd == digest if "sampler" not in params else None
+                entry["byte_identical"] = bd == digest if same or "sampler" not in params else None
                 if opts.histograms:
                     entry["baseline_distributions"] = distributions(barrays, ghost)
             report["results"][f"{preset}/len{length}"] = entry

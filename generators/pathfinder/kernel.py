@@ -70,6 +70,10 @@ SAMPLER_RHOMBUS = 2
 # allocate nothing, so they are compiled without the runtime's reference counting
 # (``_nrt=False``), which changes no arithmetic, only drops that overhead (~2.5x).
 _hot = njit(cache=True, _nrt=False)
+# The per-candidate helpers take a dozen arrays, each passed as its whole descriptor; LLVM
+# leaves such calls in place, so numba inlines them itself (measured: 1.1-1.15x at length
+# 14, ``perf/pathfinder_lra.py --repeat``). Only where it pays: it lengthens compilation.
+_inline = njit(cache=True, _nrt=False, inline="always")
 
 
 # ---------------------------------------------------------------- geometry helpers
@@ -146,7 +150,7 @@ def _turn(state, continuity):
 # end), zowner, zdash (the end's own dash, exempt from its zone).
 
 
-@_hot
+@_inline
 def _add_dash(d, cy, cx, uy, ux, owner, rank, dcy, dcx, duy, dux, down, drank, counts, items, cell, g):
     dcy[d] = cy
     dcx[d] = cx
@@ -171,7 +175,7 @@ def _pop_dashes(n_dash, keep, dcy, dcx, counts, cell, g):
     return keep
 
 
-@_hot
+@_inline
 def _fits(cy, cx, uy, ux, owner, rank, half, clear, lo, hi,
           n_dash, dcy, dcx, duy, dux, down, drank, counts, items, cell, g,
           zy, zx, zowner, zdash, n_zone, r_other, r_own, n_placed):
@@ -246,7 +250,7 @@ def _back_up(n_dash, first, rank, backups, dcy, dcx, counts, cell, g):
     return _pop_dashes(n_dash, n_dash - 2, dcy, dcx, counts, cell, g), rank - 2, backups - 1
 
 
-@_hot
+@_inline
 def _turned_dash(state, p, half, gap, continuity, dcy, dcx, duy, dux):
     """A candidate dash after dash p: a turn drawn from the law, the gap along the bisector
     of the two directions (so turns stay smooth). Returns (ok, centre y, x, direction y, x);
