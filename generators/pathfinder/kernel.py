@@ -72,7 +72,8 @@ SAMPLER_RHOMBUS = 2
 _hot = njit(cache=True, _nrt=False)
 # The per-candidate helpers take a dozen arrays, each passed as its whole descriptor; LLVM
 # leaves such calls in place, so numba inlines them itself (measured: 1.1-1.15x at length
-# 14, ``perf/pathfinder_lra.py --repeat``). Only where it pays: it lengthens compilation.
+# 14, ``perf/pathfinder_lra.py --repeat``). Only these: inlining four more array-taking
+# helpers gained nothing measurable and took the cold compile from 57 to 68 s.
 _inline = njit(cache=True, _nrt=False, inline="always")
 
 
