@@ -183,6 +183,9 @@ def test_dash_splat_visits_every_covered_pixel():
     # oracle: the dash's coverage evaluated at every canvas pixel in numpy (a pixel is
     # covered by its box-filtered overlap along both dash axes), area-resampled by the
     # share matrix; the kernel visits only the rotated rectangle's columns of each row
+    def box(x, w):
+        return np.clip(np.minimum(x + 0.5, 0.5 * w) - np.maximum(x - 0.5, -0.5 * w), 0.0, None)
+
     rng = np.random.default_rng(3)
     for canvas, out in ((300, 150), (128, 128), (300, 128)):
         fo, fw = pf.area_weights(canvas, out)
@@ -198,9 +201,6 @@ def test_dash_splat_visits_every_covered_pixel():
             if trial % 4 == 0:
                 uy, ux = float(round(uy)), float(round(ux))  # exactly axis-aligned
             ry, rx = centre[:, None] - cy, centre[None, :] - cx
-
-            def box(x, w):
-                return np.clip(np.minimum(x + 0.5, 0.5 * w) - np.maximum(x - 0.5, -0.5 * w), 0.0, None)
             cover = box(ry * uy + rx * ux, length) * box(rx * uy - ry * ux, thick)
             plane = np.zeros((out, out), np.float32)
             pf._splat_dash(plane, canvas, cy, cx, uy, ux, length, thick, 0.8, fo, fw)

@@ -1179,9 +1179,9 @@ def _splat_dash(out, canvas, cy, cx, uy, ux, length, thick, value, fo, fw):
         f0 = fw[r, 0]
         f1 = fw[r, 1]
         for c in range(max(int(math.floor(cx + lo - 0.5)), c_lo), min(int(math.ceil(cx + hi - 0.5)) + 1, c_hi)):
-            rx = c + 0.5 - cx
-            v = _box(ry * uy + rx * ux, length) * _box(rx * uy - ry * ux, thick) * value
+            v = _dash_cover(r + 0.5, c + 0.5, cy, cx, uy, ux, length, thick)
             if v > 0.0:
+                v *= value
                 _splat_at(out, o0, f0 * v, o1, f1 * v, c, fo, fw)
 
 
